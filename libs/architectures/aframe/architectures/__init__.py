@@ -1,0 +1,1 @@
+"""Networks and the one preprocessing module shared by train, export and infer."""

@@ -1,0 +1,1 @@
+"""Fan-out of independent jobs on Ray (local cluster by default)."""

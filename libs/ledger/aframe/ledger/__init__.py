@@ -1,0 +1,1 @@
+"""Typed HDF5 record sets for aframe artifacts."""

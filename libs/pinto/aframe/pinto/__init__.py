@@ -1,0 +1,1 @@
+"""The pinto pipeline runner: steps, typeo tables, .env, per-project environments."""

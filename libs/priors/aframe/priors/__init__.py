@@ -1,0 +1,1 @@
+"""bilby prior dictionaries and cosmology for aframe."""

@@ -1,0 +1,1 @@
+"""Shared utilities: typed CLIs from pyproject tables, atomic HDF5 I/O, segments, timeslide arithmetic, logging."""

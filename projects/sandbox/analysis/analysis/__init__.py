@@ -1,0 +1,1 @@
+"""analysis: false-alarm rates, sensitive volume, efficiency and plots."""

@@ -1,0 +1,1 @@
+"""datagen: background strain, glitches, training waveforms and timeslide injections."""

@@ -1,0 +1,1 @@
+"""export: write the trained network as a Triton model repository with hermes.quiver."""

@@ -1,0 +1,1 @@
+"""infer: streaming timeslide inference (onnxruntime or Triton) fanned out on Ray."""

@@ -1,0 +1,1 @@
+"""vizapp: the Bokeh app for exploring an aframe experiment."""
