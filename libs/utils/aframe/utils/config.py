@@ -11,7 +11,8 @@ string is substituted as text.
 Profiles: ``[tool.typeo.profiles.NAME]`` holds ``base`` and ``scripts`` tables
 that are merged over the defaults when that profile is selected, by the
 ``AFRAME_PROFILE`` environment variable (or ``.env``), else by ``profile`` in
-``[tool.typeo]``. One setting thus switches every step between, e.g., a tiny CI
+``[tool.typeo]``; ``${profile}`` in any value is the selected profile's name
+(``default`` when none is). One setting thus switches every step between, e.g., a tiny CI
 run, the laptop default and a GPU-cluster ``full`` run.
 """
 
@@ -85,22 +86,29 @@ def _lookup_env(expression: str, where: str) -> str:
     return os.path.expanduser(value) if name.endswith("_DIR") else value
 
 
-def _resolve(value: Any, base: dict, where: str, depth: int = 0) -> Any:
+def _resolve(
+    value: Any, base: dict, where: str, depth: int = 0, profile: str = "default"
+) -> Any:
     if depth > 20:
         raise ConfigError(f"{where}: references nest too deeply (a cycle?)")
     if isinstance(value, dict):
-        return {k: _resolve(v, base, f"{where}.{k}", depth) for k, v in value.items()}
+        return {
+            k: _resolve(v, base, f"{where}.{k}", depth, profile)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_resolve(v, base, where, depth) for v in value]
+        return [_resolve(v, base, where, depth, profile) for v in value]
     if not isinstance(value, str):
         return value
 
     def lookup(expression: str) -> Any:
+        if expression == "profile":
+            return profile
         if expression.startswith("base."):
             key = expression[len("base.") :]
             if key not in base:
                 raise ConfigError(f"{where}: ${{base.{key}}} is not in [tool.typeo.base]")
-            return _resolve(base[key], base, f"base.{key}", depth + 1)
+            return _resolve(base[key], base, f"base.{key}", depth + 1, profile)
         return _lookup_env(expression, where)
 
     whole = _REFERENCE.fullmatch(value)
@@ -144,13 +152,16 @@ def read_typeo(pyproject: str | Path, profile: str | None = None) -> dict:
                 f"{pyproject}: unknown profile {profile!r} (known profiles: {known})"
             )
         merged = _merge(merged, profiles[profile])
+    profile = profile or "default"
     base = merged["base"]
-    resolved_base = {k: _resolve(v, base, f"base.{k}") for k, v in base.items()}
+    resolved_base = {
+        k: _resolve(v, base, f"base.{k}", profile=profile) for k, v in base.items()
+    }
     scripts = {
-        name: _resolve(args, base, f"scripts.{name}")
+        name: _resolve(args, base, f"scripts.{name}", profile=profile)
         for name, args in merged["scripts"].items()
     }
-    return {"profile": profile or "default", "base": resolved_base, "scripts": scripts}
+    return {"profile": profile, "base": resolved_base, "scripts": scripts}
 
 
 def script_config(
