@@ -1,1 +1,5 @@
-"""Shared utilities: typed CLIs from pyproject tables, atomic HDF5 I/O, segments, timeslide arithmetic, logging."""
+"""Shared utilities.
+
+Typed CLIs from pyproject tables, atomic HDF5 I/O, segments, timeslide
+arithmetic, logging.
+"""

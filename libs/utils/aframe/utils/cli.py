@@ -24,6 +24,7 @@ from jsonargparse import ArgumentParser
 
 from aframe.utils.config import ConfigError, script_config
 from aframe.utils.logging import configure_logging
+from aframe.utils.offline import disable_network_features
 
 
 def _split_typeo(argv: list[str]) -> tuple[str | None, list[str]]:
@@ -122,9 +123,12 @@ def cli(
         whatever ``function`` returns
     """
     configure_logging()
+    disable_network_features()
     argv = list(sys.argv[1:] if args is None else args)
     prog = script or Path(sys.argv[0]).name
-    parser = build_parser(function, subcommands, prog=prog, subcommand_dest=subcommand_dest)
+    parser = build_parser(
+        function, subcommands, prog=prog, subcommand_dest=subcommand_dest
+    )
     try:
         spec, rest = _split_typeo(argv)
         table, sub_table, subcommand = {}, None, None

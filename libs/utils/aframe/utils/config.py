@@ -12,8 +12,8 @@ Profiles: ``[tool.typeo.profiles.NAME]`` holds ``base`` and ``scripts`` tables
 that are merged over the defaults when that profile is selected, by the
 ``AFRAME_PROFILE`` environment variable (or ``.env``), else by ``profile`` in
 ``[tool.typeo]``; ``${profile}`` in any value is the selected profile's name
-(``default`` when none is). One setting thus switches every step between, e.g., a tiny CI
-run, the laptop default and a GPU-cluster ``full`` run.
+(``default`` when none is). One setting thus switches every step between, e.g.,
+a tiny CI run, the laptop default and a GPU-cluster ``full`` run.
 """
 
 from __future__ import annotations
@@ -107,7 +107,9 @@ def _resolve(
         if expression.startswith("base."):
             key = expression[len("base.") :]
             if key not in base:
-                raise ConfigError(f"{where}: ${{base.{key}}} is not in [tool.typeo.base]")
+                raise ConfigError(
+                    f"{where}: ${{base.{key}}} is not in [tool.typeo.base]"
+                )
             return _resolve(base[key], base, f"base.{key}", depth + 1, profile)
         return _lookup_env(expression, where)
 

@@ -35,7 +35,9 @@ def ensure_writable_dir(path: str | Path, min_free_bytes: int = 0) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ArtifactError(f"{path}: cannot create directory ({err.strerror})") from err
+        raise ArtifactError(
+            f"{path}: cannot create directory ({err.strerror})"
+        ) from err
     if not os.access(path, os.W_OK | os.X_OK):
         raise ArtifactError(f"{path}: directory is not writable")
     if min_free_bytes:

@@ -1,1 +1,4 @@
-"""datagen: background strain, glitches, training waveforms and timeslide injections."""
+"""datagen.
+
+background strain, glitches, training waveforms and timeslide injections.
+"""

@@ -1,1 +1,4 @@
-"""export: write the trained network as a Triton model repository with hermes.quiver."""
+"""export.
+
+write the trained network as a Triton model repository with hermes.quiver.
+"""

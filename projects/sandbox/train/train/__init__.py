@@ -1,1 +1,4 @@
-"""train: a 1D ResNet BBH detector trained with Lightning on whitened two-detector strain."""
+"""train.
+
+a 1D ResNet BBH detector trained with Lightning on whitened two-detector strain.
+"""
