@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from jsonargparse import ArgumentParser
+from jsonargparse import ArgumentError, ArgumentParser, Namespace
 
 from aframe.utils.config import ConfigError, script_config
 from aframe.utils.logging import configure_logging
@@ -55,6 +55,24 @@ def _parse_spec(spec: str, default_script: str) -> tuple[Path, str, str | None]:
     script = parts[1] if len(parts) > 1 and parts[1] else default_script
     subcommand = parts[2] if len(parts) > 2 and parts[2] else None
     return path, script, subcommand
+
+
+def _check_table_values(
+    parser: ArgumentParser, fresh: ArgumentParser, namespace: Namespace, spec: str
+) -> Namespace:
+    # the table's values are set as defaults, which jsonargparse neither
+    # type-checks nor converts; parsing the complete configuration with a
+    # parser that has no such defaults makes `epochs = "ten"` an error and
+    # turns `list[Path]` values into Paths
+    parsers = [fresh]
+    if fresh._subcommands_action is not None:
+        parsers += fresh._subcommands_action._name_parser_map.values()
+    for p in parsers:
+        p.exit_on_error = False
+    try:
+        return fresh.parse_object(namespace.as_dict())
+    except ArgumentError as err:
+        parser.error(f"--typeo {spec}: {err}")
 
 
 def build_parser(
@@ -149,8 +167,18 @@ def cli(
         chosen = next((a for a in rest if a in subcommands), None)
         if sub_table and chosen == subcommand:
             sub_parser = parser._subcommands_action._name_parser_map[chosen]
+            sub_known = {a.dest for a in sub_parser._actions}
+            sub_unknown = sorted(set(sub_table) - sub_known)
+            if sub_unknown:
+                parser.error(
+                    f"--typeo {spec}: unknown argument(s) "
+                    f"{', '.join(sub_unknown)} of subcommand {chosen}"
+                )
             sub_parser.set_defaults(**sub_table)
     namespace = parser.parse_args(rest)
+    if spec:
+        fresh = build_parser(function, subcommands, prog, subcommand_dest)
+        namespace = _check_table_values(parser, fresh, namespace, spec)
     kwargs = namespace.as_dict()
     kwargs.pop("typeo", None)
     kwargs.pop("config", None)

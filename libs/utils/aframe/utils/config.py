@@ -45,8 +45,9 @@ class ConfigError(ValueError):
 def load_env(pyproject: Path) -> dict[str, str]:
     """Load the ``.env`` file beside ``pyproject`` into ``os.environ``.
 
-    Values already set in the environment win over the file. The documented
-    defaults of ``DATA_DIR`` and ``BASE_DIR`` apply when neither sets them.
+    Values already set (non-empty) in the environment win over the file. The
+    documented defaults of ``DATA_DIR`` and ``BASE_DIR`` apply when neither
+    sets them.
 
     Args:
         pyproject: path to the pipeline's pyproject.toml
@@ -59,9 +60,12 @@ def load_env(pyproject: Path) -> dict[str, str]:
     if env_file.exists():
         values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
         for key, value in values.items():
-            os.environ.setdefault(key, value)
+            if not os.environ.get(key):
+                os.environ[key] = value
     for key, value in DEFAULT_ENVIRONMENT.items():
-        os.environ.setdefault(key, value)
+        # an empty DATA_DIR would put data under the filesystem root
+        if not os.environ.get(key):
+            os.environ[key] = value
     return values
 
 
@@ -77,10 +81,11 @@ def _merge(base: dict, override: dict) -> dict:
 
 def _lookup_env(expression: str, where: str) -> str:
     name, _, default = expression.partition(":-")
-    if name in os.environ:
-        value = os.environ[name]
-    elif ":-" in expression:
+    # as in the shell, ${NAME:-default} also replaces an empty value
+    if ":-" in expression and not os.environ.get(name):
         value = default
+    elif name in os.environ:
+        value = os.environ[name]
     else:
         raise ConfigError(f"{where}: environment variable {name} is not set")
     return os.path.expanduser(value) if name.endswith("_DIR") else value

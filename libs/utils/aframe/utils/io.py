@@ -13,8 +13,10 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import h5py
+if TYPE_CHECKING:
+    import h5py
 
 
 class ArtifactError(RuntimeError):
@@ -50,6 +52,13 @@ def ensure_writable_dir(path: str | Path, min_free_bytes: int = 0) -> Path:
     return path
 
 
+def _umask() -> int:
+    # os.umask can only be read by setting it; restored at once
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _raise_write_error(path: Path, err: OSError) -> None:
     if err.errno == errno.ENOSPC:
         raise ArtifactError(f"{path}: disk full while writing") from err
@@ -71,6 +80,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path).expanduser()
     ensure_writable_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    # mkstemp makes the file private (0600); an artifact gets the permissions
+    # any new file would, so collaborators can read results
+    os.fchmod(fd, 0o666 & ~_umask())
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -95,6 +107,8 @@ def atomic_h5(path: str | Path, **kwargs) -> Iterator[h5py.File]:
     Yields:
         the open file
     """
+    import h5py  # deferred: tools that only need atomic paths start faster
+
     with atomic_path(path) as tmp:
         try:
             with h5py.File(tmp, "w", **kwargs) as f:
@@ -118,10 +132,13 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     path = Path(path).expanduser()
     ensure_writable_dir(path.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    tmp.chmod(0o777 & ~_umask())
     try:
         yield tmp
         if path.exists():
             old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            # left by a run killed between the two renames below
+            shutil.rmtree(old, ignore_errors=True)
             os.replace(path, old)
             os.replace(tmp, path)
             shutil.rmtree(old, ignore_errors=True)
@@ -142,6 +159,8 @@ def open_h5(path: str | Path, mode: str = "r") -> h5py.File:
     Returns:
         the open file
     """
+    import h5py
+
     path = Path(path).expanduser()
     if not path.exists():
         raise ArtifactError(f"{path}: no such file")

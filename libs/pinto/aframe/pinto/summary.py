@@ -1,0 +1,161 @@
+"""The one-screen report at the end of a run: steps, results, where to look."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from aframe.pinto.pipeline import Pipeline, Step
+
+
+@dataclass
+class StepStatus:
+    """What happened to one step in this run (or what its stamp says).
+
+    Args:
+        step: the step
+        status: e.g. ``ran``, ``skipped (done)``, ``failed (exit 1)``, ``not run``
+        wall_seconds: the step's wall time (this run's, or its stamp's)
+    """
+
+    step: Step
+    status: str
+    wall_seconds: float | None = None
+
+
+def format_seconds(seconds: float | None) -> str:
+    """``12.3 s``, ``4 min 05 s`` or ``2 h 03 min``."""
+    if seconds is None or not math.isfinite(seconds):
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+_STYLES = {"ran": "green", "forced": "green", "skipped": "cyan", "failed": "red"}
+
+
+def steps_table(statuses: list[StepStatus], title: str = "steps") -> Table:
+    """A table of steps with their status and wall time."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("step", no_wrap=True)
+    table.add_column("status")
+    table.add_column("wall", justify="right")
+    for i, item in enumerate(statuses, 1):
+        style = _STYLES.get(item.status.split(" ")[0], "dim")
+        table.add_row(
+            str(i),
+            Text(item.step.spec),
+            Text(item.status, style=style),
+            format_seconds(item.wall_seconds),
+        )
+    total = sum(s.wall_seconds or 0.0 for s in statuses if s.status.startswith("ran"))
+    if total:
+        table.caption = f"this run: {format_seconds(total)}"
+        table.caption_justify = "left"
+    return table
+
+
+def _number(value: Any, fmt: str) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value):
+        return str(value)
+    return format(value, fmt)
+
+
+def results_table(summary: dict[str, Any]) -> Table:
+    """The headline figures of ``analysis/summary.json`` (docs/artifacts.md)."""
+    table = Table(title="results", title_justify="left", show_header=False)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+
+    def row(label: str, text: str | None) -> None:
+        table.add_row(label, text if text is not None else "n/a")
+
+    tb, tb_days = summary.get("Tb"), summary.get("Tb_days")
+    if tb_days is None and _number(tb, "g") is not None:
+        tb_days = tb / 86400
+    days = _number(tb_days, ".2f")
+    row(
+        "background livetime Tb",
+        f"{days} days ({_number(tb, '.0f')} s)" if days is not None else None,
+    )
+    row("background events", _number(summary.get("num_background_events"), "d"))
+    row("injections (all draws)", _number(summary.get("num_injections"), "d"))
+    row("FAR threshold at 1/day", _number(summary.get("threshold_at_1_per_day"), ".3g"))
+    found = _number(summary.get("num_found_at_1_per_day"), "d")
+    row("injections found at 1/day", found)
+    volume = _number(summary.get("sensitive_volume_gpc3_at_1_per_day"), ".3g")
+    error = _number(summary.get("sensitive_volume_err_gpc3_at_1_per_day"), ".2g")
+    if volume is not None:
+        volume = f"{volume} ± {error} Gpc³" if error is not None else f"{volume} Gpc³"
+    row("sensitive volume at 1/day", volume)
+    distance = _number(summary.get("sensitive_distance_mpc_at_1_per_day"), ".0f")
+    row(
+        "sensitive distance at 1/day",
+        f"{distance} Mpc" if distance is not None else None,
+    )
+    far = _number(summary.get("far_for_efficiency_per_day"), "g") or "1"
+    efficiency = summary.get("efficiency_at_snr") or {}
+    for snr in sorted(efficiency, key=lambda s: float(s)):
+        value = _number(efficiency[snr], ".1%")
+        row(f"efficiency at SNR {snr} (FAR {far}/day)", value)
+    snr50 = _number(summary.get("snr_50_at_1_per_day"), ".1f")
+    row("network SNR of 50% efficiency at 1/day", snr50)
+    zero_lag = _number(summary.get("far_per_day_of_loudest_zero_lag"), ".3g")
+    if zero_lag is not None:
+        row("FAR of the loudest zero-lag event", f"{zero_lag}/day")
+    for note in summary.get("notes") or []:
+        table.add_row(Text("note", style="dim"), Text(str(note), style="dim"))
+    return table
+
+
+def read_summary(path: Path) -> dict[str, Any] | None:
+    """``analysis/summary.json`` if present and readable, else None."""
+    try:
+        with open(path) as f:
+            summary = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return summary if isinstance(summary, dict) else None
+
+
+def print_report(
+    console: Console, pipeline: Pipeline, statuses: list[StepStatus]
+) -> None:
+    """Print the end-of-run report: steps, results and how to view them.
+
+    Args:
+        console: where to print
+        pipeline: the pipeline
+        statuses: every step's status
+    """
+    console.print(steps_table(statuses))
+    summary_path = pipeline.basedir / "analysis" / "summary.json"
+    summary = read_summary(summary_path)
+    if summary is not None:
+        console.print(results_table(summary))
+        console.print(Text(f"(from {summary_path})", style="dim"), soft_wrap=True)
+    elif summary_path.exists():
+        console.print(Text(f"{summary_path}: not readable JSON", style="yellow"))
+    host, port = pipeline.vizapp_address()
+    console.print(
+        Text(
+            f"View the results: vizapp --typeo {pipeline.pyproject}:vizapp  →  "
+            f"http://{host}:{port}"
+        ),
+        soft_wrap=True,
+    )
