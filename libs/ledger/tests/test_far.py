@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from aframe.ledger.events import EventSet
-from aframe.utils.segments import SegmentError
 from aframe.ledger.far import (
     SECONDS_PER_UNIT,
     FarError,
@@ -16,6 +15,7 @@ from aframe.ledger.far import (
     threshold_at_far,
     veto_mask,
 )
+from aframe.utils.segments import SegmentError
 
 YEAR = SECONDS_PER_UNIT["year"]
 

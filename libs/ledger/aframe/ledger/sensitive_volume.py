@@ -37,7 +37,7 @@ density is ``(dVc/dz)/(1+z)`` normalised over its range; the injection prior's
 is whatever it drew from (``UniformComovingVolume`` for ``end_o3_ratesandpops``,
 so its own population gets ``w ∝ 1/(1+z)``). Every other parameter is drawn
 alike by both and cancels. This module takes the two log densities as
-callables; ``aframe.priors`` builds them from prior dictionaries.
+callables; ``analysis.populations`` builds them with ``aframe.priors``.
 
 Efficiency vs network SNR is the unweighted fraction of draws found in each
 SNR bin (rejected draws included as missed), with binomial errors.

@@ -1,0 +1,154 @@
+"""The artifacts of one experiment the app shows, and which step makes each.
+
+Every loader either returns the artifact or raises ``MissingArtifact``, which
+names the file, what it holds and the pipeline step that writes it, so a page
+can say what is missing instead of failing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aframe.ledger import EventSet, LedgerError, RecoveredInjectionSet
+from aframe.utils.background import BackgroundError, BackgroundFile, list_background
+from aframe.utils.io import ArtifactError
+from analysis.results import AnalysisResults, read_results
+from export.repository import ExportedModel, RepositoryError, read_exported_model
+
+
+class MissingArtifact(Exception):
+    """An artifact a page needs is missing or unreadable.
+
+    Args:
+        what: plain words for the artifact
+        path: where it should be
+        step: the pipeline step that writes it
+        reason: why it cannot be used (missing, unreadable: the reader's message)
+    """
+
+    def __init__(self, what: str, path: Path, step: str, reason: str = "missing"):
+        self.what, self.path, self.step, self.reason = what, Path(path), step, reason
+        super().__init__(f"{what} ({path}): {reason}; made by `{step}`")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """Where an experiment's artifacts live.
+
+    Attributes:
+        basedir: BASE_DIR of the experiment (``infer/``, ``analysis/``,
+            ``model_repo/``, ``training/`` under it)
+        datadir: DATA_DIR (``test/background/``, ``test/waveforms.hdf5``)
+        inference_sampling_rate: network outputs per second (Hz) the
+            inspector uses when the event files do not record it
+        integration_length: boxcar length (s) the inspector uses when the
+            event files do not record it
+    """
+
+    basedir: Path
+    datadir: Path
+    inference_sampling_rate: float = 4.0
+    integration_length: float = 1.0
+
+    @property
+    def summary_path(self) -> Path:
+        return self.basedir / "analysis" / "summary.json"
+
+    @property
+    def results_path(self) -> Path:
+        return self.basedir / "analysis" / "sensitive-volume.hdf5"
+
+    @property
+    def background_path(self) -> Path:
+        return self.basedir / "infer" / "background.hdf5"
+
+    @property
+    def foreground_path(self) -> Path:
+        return self.basedir / "infer" / "foreground.hdf5"
+
+    @property
+    def zero_lag_path(self) -> Path:
+        return self.basedir / "infer" / "zero-lag.hdf5"
+
+    @property
+    def model_repo(self) -> Path:
+        return self.basedir / "model_repo"
+
+    @property
+    def test_background_dir(self) -> Path:
+        return self.datadir / "test" / "background"
+
+    @property
+    def injections_path(self) -> Path:
+        return self.datadir / "test" / "waveforms.hdf5"
+
+    # ---------------------------------------------------------------- loaders
+    def summary(self) -> dict[str, Any]:
+        """The run summary (``summary.json``)."""
+        path = self.summary_path
+        what, step = "the run summary", "sensitive-volume"
+        if not path.is_file():
+            raise MissingArtifact(what, path, step)
+        try:
+            return json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise MissingArtifact(what, path, step, f"unreadable ({err})") from err
+
+    def results(self) -> AnalysisResults:
+        """The sensitive-volume and efficiency curves."""
+        path = self.results_path
+        what, step = "the sensitive-volume results", "sensitive-volume"
+        if not path.is_file():
+            raise MissingArtifact(what, path, step)
+        try:
+            return read_results(path)
+        except ArtifactError as err:
+            raise MissingArtifact(what, path, step, str(err)) from err
+
+    def _events(self, cls, path: Path, what: str):
+        if not path.is_file():
+            raise MissingArtifact(what, path, "infer")
+        try:
+            return cls.read(path)
+        except LedgerError as err:
+            raise MissingArtifact(what, path, "infer", str(err)) from err
+
+    def background(self) -> EventSet:
+        """Timeslide background events."""
+        return self._events(EventSet, self.background_path, "the background events")
+
+    def foreground(self) -> RecoveredInjectionSet:
+        """Recovered injections."""
+        return self._events(
+            RecoveredInjectionSet, self.foreground_path, "the recovered injections"
+        )
+
+    def zero_lag(self) -> EventSet | None:
+        """Zero-lag events, or None when infer did not analyse zero-lag."""
+        if not self.zero_lag_path.is_file():
+            return None
+        return self._events(EventSet, self.zero_lag_path, "the zero-lag events")
+
+    def model(self) -> ExportedModel:
+        """The exported network (ONNX) and its preprocessing."""
+        try:
+            return read_exported_model(self.model_repo)
+        except RepositoryError as err:
+            raise MissingArtifact(
+                "the exported model", self.model_repo, "export-model", str(err)
+            ) from err
+
+    def test_background(self, ifos: list[str]) -> list[BackgroundFile]:
+        """The test background files (strain the events were found in)."""
+        try:
+            return list_background(self.test_background_dir, ifos, check_finite=False)
+        except BackgroundError as err:
+            raise MissingArtifact(
+                "the test background strain",
+                self.test_background_dir,
+                "generate-background",
+                str(err),
+            ) from err
