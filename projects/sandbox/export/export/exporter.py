@@ -1,0 +1,303 @@
+"""Export a torch network and its preprocessing into a Triton model repository.
+
+``export_network`` is the one export path: ``export-model`` calls it with the
+trained network, tests and benchmarks with networks they build. See
+``export.repository`` for the layout it writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import logging
+import shutil
+import sys
+import warnings
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from hermes.quiver import ModelRepository, Platform
+
+from aframe.architectures import PreprocessingConfig
+from aframe.utils.io import ArtifactError, atomic_path
+from export.repository import (
+    METADATA_FILE,
+    MODEL_NAME,
+    ONNX_FILE,
+    PREPROCESSING_FILE,
+    REPORT_FILE,
+    TENSORRT_SUFFIX,
+    RepositoryError,
+    is_complete,
+    version_dirs,
+)
+from export.verify import VerificationError, max_abs_difference
+
+logger = logging.getLogger(__name__)
+
+INPUT_NAME = "whitened"
+OUTPUT_NAME = "discriminator"
+
+
+class ExportError(ArtifactError):
+    """Export cannot start or its result is wrong."""
+
+
+def sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def tensorrt_available() -> bool:
+    """Whether a TensorRT plan can be built here (tensorrt imports, CUDA present)."""
+    if not torch.cuda.is_available():
+        return False
+    try:
+        import tensorrt  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _write_json(path: Path, values: dict) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
+
+
+def remove_incomplete(repository: Path) -> None:
+    """Drop what a killed export left: versions without a report, bare models.
+
+    Args:
+        repository: the model repository's root
+    """
+    if not repository.is_dir():
+        return
+    for model_dir in sorted(repository.iterdir()):
+        if not model_dir.is_dir() or model_dir.name.startswith("."):
+            continue
+        base = model_dir.name.removesuffix(TENSORRT_SUFFIX)
+        for version, vdir in version_dirs(model_dir).items():
+            # a plan is complete when the ONNX version it was built from is
+            if not is_complete(repository / base / str(version)):
+                logger.warning("removing incomplete export %s", vdir)
+                shutil.rmtree(vdir)
+        if not (model_dir / "config.pbtxt").exists():
+            logger.warning(
+                "removing %s: no config.pbtxt (incomplete export)", model_dir
+            )
+            shutil.rmtree(model_dir)
+
+
+def _open_repository(repository_dir: Path, clean: bool) -> ModelRepository:
+    if clean and repository_dir.exists():
+        logger.info("cleaning %s", repository_dir)
+        shutil.rmtree(repository_dir)
+    if repository_dir.exists() and not repository_dir.is_dir():
+        raise RepositoryError(f"{repository_dir}: exists and is not a directory")
+    repository_dir.mkdir(parents=True, exist_ok=True)
+    remove_incomplete(repository_dir)
+    try:
+        return ModelRepository(repository_dir)
+    except ValueError as err:
+        raise RepositoryError(
+            f"{repository_dir}: not a model repository ({err})"
+        ) from err
+
+
+def export_network(
+    model: torch.nn.Module,
+    preprocessing_path: str | Path,
+    batch: np.ndarray,
+    repository_dir: str | Path,
+    batch_size: int = 128,
+    model_name: str = MODEL_NAME,
+    clean: bool = False,
+    tensorrt: Literal["auto", "never"] = "auto",
+    fp16: bool = False,
+    instances: int | None = None,
+    tolerance: float = 1e-4,
+    opset: int = 17,
+    sources: dict[str, Any] | None = None,
+) -> Path:
+    """Export a network, verify it, and record how it was made.
+
+    Writes model ``model_name`` (ONNX, input ``whitened`` of shape
+    ``(batch_size, n_ifo, kernel_size)``, output ``discriminator`` of shape
+    ``(batch_size, 1)``) as version max + 1, copies the preprocessing file
+    beside it, writes ``metadata.json``, runs the ONNX network with
+    onnxruntime on ``batch`` against torch, builds a TensorRT plan
+    (``model_name-trt``, same version) when possible, and finally writes
+    ``export-report.json`` with the maximum absolute difference. A difference
+    above ``tolerance`` (or any failure) removes the new version and raises.
+
+    Args:
+        model: the network, (B, n_ifo, kernel_size) → (B, 1)
+        preprocessing_path: its ``preprocessing.json``
+        batch: whitened kernels to verify on, (N, n_ifo, kernel_size)
+        repository_dir: the model repository
+        batch_size: kernels per network call, fixed in the exported shapes
+        model_name: the network's name in the repository
+        clean: wipe the repository first (versions restart at 1)
+        tensorrt: ``auto`` also builds a TensorRT plan when tensorrt imports
+            and CUDA is available; ``never`` writes ONNX only
+        fp16: build the TensorRT plan in half precision
+        instances: Triton instances of each model (None: Triton's default)
+        tolerance: largest acceptable |onnx - torch| on ``batch``
+        opset: ONNX opset version
+        sources: extra provenance for ``metadata.json`` (e.g. the training
+            directory and the weights' hash)
+
+    Returns:
+        the new version's directory
+    """
+    repository_dir = Path(repository_dir).expanduser()
+    preprocessing_path = Path(preprocessing_path)
+    preprocessing = PreprocessingConfig.load(preprocessing_path)
+    if batch_size < 1:
+        raise ExportError(f"batch_size must be positive, got {batch_size}")
+    shape = (batch_size, len(preprocessing.ifos), preprocessing.kernel_size)
+    if batch.ndim != 3 or batch.shape[1:] != shape[1:]:
+        raise ExportError(
+            f"verification batch has shape {batch.shape}, but {preprocessing_path} "
+            f"gives kernels of shape {shape[1:]}"
+        )
+    model = model.eval().to("cpu")
+
+    repo = _open_repository(repository_dir, clean)
+    onnx_model = repo.models.get(model_name) or repo.add(model_name, Platform.ONNX)
+    if onnx_model.platform != Platform.ONNX:
+        raise RepositoryError(
+            f"{repository_dir / model_name}: platform {onnx_model.platform.value}, "
+            "expected onnxruntime_onnx (re-export with clean)"
+        )
+    if instances and not len(onnx_model.config.instance_group):
+        onnx_model.config.add_instance_group(kind="auto", count=instances)
+    version = max(onnx_model.versions, default=0) + 1
+    vdir = repository_dir / model_name / str(version)
+    logger.info("exporting %s version %d to %s", model_name, version, vdir)
+    try:
+        with warnings.catch_warnings():
+            # hermes uses torch's TorchScript-based ONNX exporter (the dynamo
+            # one needs onnxscript, not installed); its deprecation notices and
+            # the tracer's notes on the fixed batch size are expected
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            onnx_model.export_version(
+                model,
+                version=version,
+                input_shapes={INPUT_NAME: shape},
+                output_names=[OUTPUT_NAME],
+                opset_version=opset,
+            )
+    except ValueError as err:
+        shutil.rmtree(vdir, ignore_errors=True)
+        raise RepositoryError(
+            f"{repository_dir / model_name}: cannot add version {version} ({err}); "
+            "the existing config has other shapes: re-export with clean"
+        ) from err
+
+    try:
+        diff = max_abs_difference(model, vdir / ONNX_FILE, batch, batch_size)
+        if not diff <= tolerance:
+            raise VerificationError(
+                f"{vdir / ONNX_FILE}: ONNX and torch outputs differ by up to "
+                f"{diff:.3g} on the saved batch (tolerance {tolerance:g})"
+            )
+        logger.info(
+            "ONNX matches torch on %d kernels: max |diff| = %.3g", len(batch), diff
+        )
+        shutil.copyfile(preprocessing_path, vdir / PREPROCESSING_FILE)
+        metadata = {
+            "onnx_sha256": sha256(vdir / ONNX_FILE),
+            "name": model_name,
+            "version": version,
+            "input_name": INPUT_NAME,
+            "output_name": OUTPUT_NAME,
+            "batch_size": batch_size,
+            "num_ifos": len(preprocessing.ifos),
+            "kernel_size": preprocessing.kernel_size,
+            "ifos": list(preprocessing.ifos),
+            "sample_rate": preprocessing.sample_rate,
+            "output": "logit, one per kernel",
+            "architecture": type(model).__name__,
+            "num_parameters": int(sum(p.numel() for p in model.parameters())),
+            "opset": opset,
+            "versions": {
+                "torch": torch.__version__,
+                "onnxruntime": _version("onnxruntime"),
+                "ml4gw-hermes": _version("ml4gw-hermes"),
+                "python": sys.version.split()[0],
+            },
+            **(sources or {}),
+        }
+        _write_json(vdir / METADATA_FILE, metadata)
+
+        plan = None
+        if tensorrt == "auto" and tensorrt_available():
+            plan = _export_tensorrt(
+                repo, model, shape, model_name, version, fp16, instances
+            )
+        elif tensorrt == "auto":
+            logger.info("no TensorRT plan: tensorrt does not import or no CUDA device")
+
+        report = {
+            "max_abs_diff": diff,
+            "tolerance": tolerance,
+            "num_kernels_checked": int(len(batch)),
+            "onnx": str((vdir / ONNX_FILE).resolve()),
+            "tensorrt_plan": str(plan) if plan else None,
+            "passed": True,
+        }
+        # written last: its presence marks the version complete
+        _write_json(vdir / REPORT_FILE, report)
+    except BaseException:
+        shutil.rmtree(vdir, ignore_errors=True)
+        shutil.rmtree(
+            repository_dir / f"{model_name}{TENSORRT_SUFFIX}" / str(version),
+            ignore_errors=True,
+        )
+        raise
+    logger.info(
+        "exported %s version %d (max |onnx - torch| = %.3g)", model_name, version, diff
+    )
+    return vdir
+
+
+def _export_tensorrt(
+    repo: ModelRepository,
+    model: torch.nn.Module,
+    shape: tuple[int, int, int],
+    model_name: str,
+    version: int,
+    fp16: bool,
+    instances: int | None,
+) -> Path:
+    name = f"{model_name}{TENSORRT_SUFFIX}"
+    trt = repo.models.get(name) or repo.add(name, Platform.TENSORRT)
+    if not len(trt.config.instance_group):
+        trt.config.add_instance_group(kind="gpu", count=instances or 1)
+    logger.info("building TensorRT plan %s version %d (fp16=%s)", name, version, fp16)
+    # from the torch module: hermes builds an ONNX graph with the same shapes
+    # and names, then converts it with TensorRT's ONNX parser
+    path = trt.export_version(
+        model,
+        version=version,
+        input_shapes={INPUT_NAME: shape},
+        output_names=[OUTPUT_NAME],
+        use_fp16=fp16,
+    )
+    return Path(repo.fs.root) / path
