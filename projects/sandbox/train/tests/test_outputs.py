@@ -1,0 +1,39 @@
+import pytest
+
+from train.outputs import (
+    TrainingConfigError,
+    clear,
+    normalise,
+    previous_state,
+    write_config,
+)
+
+
+def test_previous_state(tmp_path):
+    config = {"lr": 0.01, "outdir": tmp_path, "layers": (1, 2), "max_time": 20.0}
+    assert previous_state(tmp_path, config) == "fresh"
+    write_config(tmp_path, config)
+    assert previous_state(tmp_path, config) == "fresh"
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "last.ckpt").write_bytes(b"")
+    assert previous_state(tmp_path, config) == "resume"
+    # a longer time budget is no reason to start over
+    assert previous_state(tmp_path, config | {"max_time": 40.0}) == "resume"
+    with pytest.raises(TrainingConfigError, match="lr: 0.01 → 0.02"):
+        previous_state(tmp_path, config | {"lr": 0.02})
+    clear(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_outputs_without_config_are_not_guessed(tmp_path):
+    (tmp_path / "model.pt").write_bytes(b"")
+    with pytest.raises(TrainingConfigError, match="no config.yaml.*--force"):
+        previous_state(tmp_path, {"lr": 1.0})
+
+
+def test_normalise_is_what_yaml_gives_back(tmp_path):
+    assert normalise({"a": (1, 2), "p": tmp_path, "n": None}) == {
+        "a": [1, 2],
+        "p": str(tmp_path),
+        "n": None,
+    }
