@@ -223,3 +223,31 @@ def test_missing_required_argument(capsys):
         cli(write, args=["--outdir", "x"], script="write")
     assert exit.value.code == 2
     assert "files" in capsys.readouterr().err
+
+
+def _fails(path: Path) -> None:
+    """Fail on bad input.
+
+    Args:
+        path: a file that must exist
+    """
+    raise FileNotFoundError(f"{path}: no such file")
+
+
+def test_expected_errors_end_with_one_message(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli(
+            _fails,
+            args=["--path", "/nowhere/x.hdf5"],
+            script="fails",
+            expected_errors=(FileNotFoundError,),
+        )
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert "/nowhere/x.hdf5: no such file" in err
+    assert "Traceback" not in err
+
+
+def test_unexpected_errors_keep_their_traceback():
+    with pytest.raises(FileNotFoundError):
+        cli(_fails, args=["--path", "/nowhere/x.hdf5"], script="fails")

@@ -15,6 +15,7 @@ is passed to the script as the argument named by ``subcommand_dest``.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -124,8 +125,13 @@ def cli(
     subcommand_dest: str | None = None,
     args: Sequence[str] | None = None,
     script: str | None = None,
+    expected_errors: tuple[type[BaseException], ...] = (),
 ) -> Any:
     """Parse the command line for ``function`` and call it.
+
+    Expected bad input (``expected_errors``: a missing file, a corrupt artifact,
+    a value out of range) ends the program with its one-line message and exit
+    status 1, never a traceback; anything else is a bug and keeps its traceback.
 
     Args:
         function: the script's typed function
@@ -136,6 +142,7 @@ def cli(
         args: the command line (default ``sys.argv[1:]``)
         script: the script's name in the pipeline table (default: the
             program's name)
+        expected_errors: exception types that mean bad input
 
     Returns:
         whatever ``function`` returns
@@ -188,4 +195,10 @@ def cli(
         for other in subcommands:
             kwargs.pop(other, None)
         kwargs[subcommand_dest or "subcommand"] = subcommands[name](**sub_kwargs)
-    return function(**kwargs)
+    if not expected_errors:
+        return function(**kwargs)
+    try:
+        return function(**kwargs)
+    except expected_errors as err:
+        logging.getLogger(prog).error("%s", err)
+        raise SystemExit(1) from None
