@@ -362,13 +362,12 @@ EXPECTED_ERRORS = (
 
 def main(args: list[str] | None = None) -> None:
     """Entry point of ``generate-background``."""
-    import sys
-
-    try:
-        cli(generate_background, args=args, script="generate-background")
-    except EXPECTED_ERRORS as err:
-        logging.getLogger("generate-background").error("%s", err)
-        sys.exit(1)
+    cli(
+        generate_background,
+        args=args,
+        script="generate-background",
+        expected_errors=EXPECTED_ERRORS,
+    )
 
 
 if __name__ == "__main__":

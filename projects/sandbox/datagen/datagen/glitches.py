@@ -14,7 +14,6 @@ a valid result (an empty set: training runs without glitches).
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 from typing import Literal
 
@@ -241,11 +240,12 @@ EXPECTED_ERRORS = (
 
 def main(args: list[str] | None = None) -> None:
     """Entry point of ``generate-glitches``."""
-    try:
-        cli(generate_glitches, args=args, script="generate-glitches")
-    except EXPECTED_ERRORS as err:
-        logging.getLogger("generate-glitches").error("%s", err)
-        sys.exit(1)
+    cli(
+        generate_glitches,
+        args=args,
+        script="generate-glitches",
+        expected_errors=EXPECTED_ERRORS,
+    )
 
 
 if __name__ == "__main__":

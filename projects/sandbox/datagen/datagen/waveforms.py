@@ -21,7 +21,6 @@ import logging
 import multiprocessing
 import os
 import shutil
-import sys
 import time
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -322,11 +321,12 @@ def generate_waveforms(
 
 def main(args: list[str] | None = None) -> None:
     """Command-line entry point of ``generate-waveforms``."""
-    try:
-        cli(generate_waveforms, args=args, script="generate-waveforms")
-    except (ValueError, ArtifactError) as err:
-        logger.error("%s", err)
-        sys.exit(1)
+    cli(
+        generate_waveforms,
+        args=args,
+        script="generate-waveforms",
+        expected_errors=(ValueError, ArtifactError),
+    )
 
 
 if __name__ == "__main__":

@@ -111,11 +111,12 @@ def export_model(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``export-model``."""
-    try:
-        cli(export_model, args=argv, script="export-model")
-    except (ArtifactError, ValueError) as err:
-        logger.error("%s", err)
-        raise SystemExit(1) from None
+    cli(
+        export_model,
+        args=argv,
+        script="export-model",
+        expected_errors=(ArtifactError, ValueError),
+    )
 
 
 if __name__ == "__main__":

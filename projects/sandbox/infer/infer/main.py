@@ -341,12 +341,19 @@ def infer(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``infer``."""
-    try:
-        cli(infer, args=argv, script="infer")
-    except (ArtifactError, ValueError, LedgerError, ConnectionError, JobError) as err:
-        # expected bad input (or a job that met it): one message, no traceback
-        logger.error("%s", err)
-        raise SystemExit(1) from None
+    # expected bad input (or a job that met it): one message, no traceback
+    cli(
+        infer,
+        args=argv,
+        script="infer",
+        expected_errors=(
+            ArtifactError,
+            ValueError,
+            LedgerError,
+            ConnectionError,
+            JobError,
+        ),
+    )
 
 
 if __name__ == "__main__":

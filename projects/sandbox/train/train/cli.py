@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -492,17 +491,14 @@ EXPECTED_ERRORS = (
 
 def main(argv: list[str] | None = None) -> None:
     """The ``train`` entry point."""
-    try:
-        cli(
-            train,
-            subcommands={"resnet": ResNet},
-            subcommand_dest="architecture",
-            args=argv,
-            script="train",
-        )
-    except EXPECTED_ERRORS as err:
-        logger.error("%s", err)
-        sys.exit(1)
+    cli(
+        train,
+        subcommands={"resnet": ResNet},
+        subcommand_dest="architecture",
+        args=argv,
+        script="train",
+        expected_errors=EXPECTED_ERRORS,
+    )
 
 
 if __name__ == "__main__":
