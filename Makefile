@@ -1,8 +1,9 @@
 # Developer shortcuts; run from the repository root.
 #   make setup     install uv if missing, then every workspace package into .venv
 #   make sandbox   run the sandbox pipeline (PROFILE=tiny|default|full, STEPS="...")
-#   make test      run the test suite (TESTS="libs/utils/tests" to narrow it)
-#   make lint      ruff check and format check, as CI and pre-commit do
+#   make test      run the test suite (TESTS="libs/utils/tests" to narrow it),
+#                  installing Debian's chromium for the app's browser test if needed
+#   make lint      ruff check, format check and the import contracts, as pre-commit does
 #   make format    apply ruff fixes and formatting
 #   make hooks     install the pre-commit hooks
 #   make app       serve the results app (vizapp) for the sandbox pipeline
@@ -16,7 +17,7 @@ PROFILE ?=
 STEPS ?=
 TESTS ?=
 
-.PHONY: setup sandbox test lint format hooks app
+.PHONY: setup browser sandbox test lint format hooks app
 
 setup:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --user uv || pip install uv
@@ -25,12 +26,25 @@ setup:
 sandbox: setup
 	cd projects/sandbox && $(BIN)/pinto run $(STEPS) $(if $(PROFILE),--profile $(PROFILE))
 
-test: setup
+# the app's browser test drives Debian's headless Chromium and its driver
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium and chromium-driver for the app's browser test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else \
+		echo "the app's browser test needs Chromium and ChromeDriver: run" >&2; \
+		echo "  sudo apt-get update && sudo apt-get install -y chromium chromium-driver" >&2; \
+		exit 1; \
+	fi
+
+test: setup browser
 	$(BIN)/pytest $(TESTS)
 
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 format:
 	$(BIN)/ruff check --fix .

@@ -44,12 +44,12 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from aframe.architectures import PreprocessingConfig, Preprocessor, ResNet1D
+from aframe.search.backends import make_backend
+from aframe.search.repository import ExportedModel, read_exported_model
+from aframe.search.stream import StreamGeometry, run_streams
 from aframe.utils.config import read_typeo
 from aframe.utils.logging import configure_logging
 from export.exporter import export_network
-from export.repository import ExportedModel, read_exported_model
-from infer.backends import make_backend
-from infer.stream import StreamGeometry, run_streams
 
 ROOT = Path(__file__).resolve().parents[2]
 PIPELINE = ROOT / "projects" / "sandbox" / "pyproject.toml"

@@ -31,17 +31,19 @@ import numpy as np
 import torch
 
 from aframe.architectures import PreprocessingConfig, Preprocessor, build_model
-from train.architectures import ResNet
+from aframe.architectures.snr import background_psd
+from train.architectures import Architecture, resnet
 from train.augment import Augmentor
 from train.curriculum import SnrSchedule
 from train.injection import SignalInjector
 from train.inputs import Segment
+from train.model import detection_loss
 from train.sampling import BackgroundSampler
 from train.seeds import generator
 
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "train-train.json"
-SMALL = ResNet()
-FULL = ResNet(
+SMALL = resnet()
+FULL = resnet(
     layers=[3, 4, 6, 3], widths=[64, 128, 256, 512], kernel_size=3, norm_groups=16
 )
 
@@ -62,7 +64,8 @@ def synthetic_inputs(config: PreprocessingConfig, num_waveforms: int, seconds: i
         np.float32
     )
     waveforms = np.repeat(one[None], num_waveforms, axis=0)
-    return [Segment(0.0, strain, "synthetic")], waveforms, int(7.5 * fs)
+    psd = background_psd(strain.astype(np.float64), fs, 8.0)
+    return [Segment(0.0, strain, "synthetic", psd)], waveforms, int(7.5 * fs)
 
 
 def sync(device: torch.device) -> None:
@@ -71,7 +74,7 @@ def sync(device: torch.device) -> None:
 
 
 def run(
-    device: torch.device, architecture: ResNet, batch_size: int, steps: int
+    device: torch.device, architecture: Architecture, batch_size: int, steps: int
 ) -> dict:
     config = PreprocessingConfig(2048, 1.5, 1.0, 8.0, 2.5)
     segments, waveforms, coalescence = synthetic_inputs(config, 256, 600)
@@ -81,6 +84,7 @@ def run(
         SignalInjector(config, coalescence, 0.25, 0.05),
         waveforms,
         SnrSchedule(12.0, 6.0, 100.0, 600),
+        torch.from_numpy(np.stack([s.psd for s in segments])),
         waveform_prob=0.5,
         swap_prob=0.05,
         mute_prob=0.05,
@@ -89,7 +93,7 @@ def run(
         seed=0,
     ).to(device)
     torch.manual_seed(0)
-    model = build_model(architecture.name, 2, **architecture.kwargs()).to(device)
+    model = build_model(architecture.name, 2, **architecture.kwargs).to(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=1e-3)
     amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda") if amp else None
@@ -101,18 +105,17 @@ def run(
     times = {"load": [], "augment": [], "step": []}
     for i in range(steps + 2):  # two warm-up steps
         t0 = time.perf_counter()
-        x = sampler.sample(batch_size, generator(0, "bench", i)).to(device)
+        x, segment = sampler.sample(batch_size, generator(0, "bench", i))
+        x = x.to(device)
         sync(device)
         t1 = time.perf_counter()
         with torch.no_grad():
-            x, y = augmentor(x, i)
+            x, y, snr = augmentor(x, segment, i)
         sync(device)
         t2 = time.perf_counter()
         optimiser.zero_grad(set_to_none=True)
         with autocast():
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(
-                model(x).float(), y
-            )
+            loss = detection_loss(model(x).float(), y, snr, 0.5, 12.0)
         if scaler is not None:
             scaler.scale(loss).backward()
             scaler.step(optimiser)
@@ -143,7 +146,7 @@ def run(
         inference = reps * batch_size / (time.perf_counter() - t0)
 
     return {
-        "architecture": {"name": architecture.name, **architecture.kwargs()},
+        "architecture": {"name": architecture.name, **architecture.kwargs},
         "parameters": sum(p.numel() for p in model.parameters()),
         "batch_size": batch_size,
         "steps_timed": steps,

@@ -6,12 +6,16 @@ import pytest
 from aframe.ledger import RecoveredInjectionSet, RejectedParameterSet
 from aframe.ledger.injections import EXTRINSIC_PARAMETERS
 from aframe.ledger.sensitive_volume import (
+    ONE_SIGMA,
     SensitiveVolumeError,
     campaign,
     efficiency_vs_snr,
     log_weights,
+    pooled_edges,
     sensitive_distance,
     sensitive_volume,
+    snr_at_efficiency,
+    wilson_interval,
 )
 from aframe.ledger.waveforms import SOURCE_PARAMETERS
 
@@ -190,11 +194,159 @@ def test_efficiency_vs_snr():
     assert curve.snr_at(0.5) == pytest.approx(10.0, abs=0.5)
     assert curve.at(10.0) == pytest.approx(0.5, abs=0.07)
     assert curve.at(100.0) is None
+    # Wilson intervals bracket the efficiency, about ±sqrt(p(1-p)/n) when n is large
+    assert curve.level == ONE_SIGMA
+    assert (curve.lower <= curve.efficiency).all()
+    assert (curve.efficiency <= curve.upper).all()
+    normal = np.sqrt(curve.efficiency * (1 - curve.efficiency) / curve.counts)
+    middle = (curve.efficiency > 0.2) & (curve.efficiency < 0.8)
     np.testing.assert_allclose(
-        curve.error, np.sqrt(curve.efficiency * (1 - curve.efficiency) / curve.counts)
+        (curve.upper - curve.lower)[middle] / 2, normal[middle], rtol=0.05
     )
+    np.testing.assert_allclose(curve.yerr[0], curve.efficiency - curve.lower)
+    # each bin sits at its draws' geometric mean SNR, inside the bin
+    inside = snr[(snr >= edges[3]) & (snr < edges[4])]
+    assert curve.snr_mean[3] == pytest.approx(np.exp(np.log(inside).mean()))
+    assert (curve.snr_edges[:-1] < curve.snr_mean).all()
+    assert (curve.snr_mean < curve.snr_edges[1:]).all()
     # a threshold above every statistic finds nothing
     none = efficiency_vs_snr(snr, stats, threshold=6.0, snr_edges=edges)
     assert none.found.sum() == 0 and none.snr_at(0.5) is None
     with pytest.raises(SensitiveVolumeError, match="increase"):
         efficiency_vs_snr(snr, stats, 1.0, np.array([3.0, 2.0]))
+
+
+def test_wilson_interval_is_honest_at_zero_and_one():
+    lower, upper = wilson_interval(np.array([0, 10, 5, 0]), np.array([10, 10, 10, 0]))
+    # none found of 10: [0, z²/(n + z²)], not the binomial ±0
+    z2 = 1.0  # one sigma
+    assert lower[0] == 0.0 and upper[0] == pytest.approx(z2 / (10 + z2), rel=1e-3)
+    assert upper[1] == 1.0 and lower[1] == pytest.approx(10 / (10 + z2), rel=1e-3)
+    # symmetric about 1/2 for half found
+    assert lower[2] + upper[2] == pytest.approx(1.0)
+    assert np.isnan(lower[3]) and np.isnan(upper[3])
+    # a wider interval at a higher level
+    wide_lo, wide_hi = wilson_interval(np.array([5]), np.array([10]), level=0.95)
+    assert wide_lo[0] < lower[2] and wide_hi[0] > upper[2]
+    with pytest.raises(SensitiveVolumeError, match="level"):
+        wilson_interval(np.array([1]), np.array([2]), level=1.0)
+
+
+def test_wilson_interval_covers_at_its_level():
+    # efficiencies spread over (0, 1), ten injections a bin: the Wilson
+    # interval covers ~68%, also near 0 where p ± sqrt(p(1-p)/n) fails
+    rng = np.random.default_rng(10)
+    n = 10
+    p = rng.uniform(0.01, 0.99, 50_000)
+    k = rng.binomial(n, p)
+    lower, upper = wilson_interval(k, np.full(k.shape, n))
+    covered = (lower <= p) & (p <= upper)
+    assert covered.mean() == pytest.approx(ONE_SIGMA, abs=0.02)
+    small = p < 0.1
+    assert covered[small].mean() > 0.65
+    phat = k / n
+    normal = np.abs(phat - p) <= np.sqrt(phat * (1 - phat) / n)
+    assert normal[small].mean() < 0.45
+
+
+def test_pooled_edges_merge_until_every_bin_is_full():
+    edges = np.array([4.0, 5, 6, 8, 10, 20, 50, 100])
+    # 30 draws in [4, 5), 10 in [5, 6), 10 in [6, 8), 40 in [8, 10), 3 above
+    snr = np.concatenate(
+        [
+            np.full(30, 4.5),
+            np.full(10, 5.5),
+            np.full(10, 7.0),
+            np.full(40, 9.0),
+            [25.0, 60.0, 99.0],
+            [2.0, 150.0],  # outside: not counted
+        ]
+    )
+    pooled = pooled_edges(snr, edges, min_count=20)
+    counts, _ = np.histogram(snr, bins=pooled)
+    assert (counts >= 20).all()
+    assert pooled[0] == 4.0 and pooled[-1] == 100.0
+    assert set(pooled) <= set(edges)
+    # [4, 5) full; [5, 8) reaches 20; [8, 10) full; the 3 loud ones join it
+    np.testing.assert_array_equal(pooled, [4.0, 5.0, 8.0, 100.0])
+    # bins already full are kept; the empty [10, 20) joins [20, 50)
+    np.testing.assert_array_equal(
+        pooled_edges(snr, edges, 1), [4.0, 5, 6, 8, 10, 50, 100]
+    )
+    # too few draws for even one full bin: one bin
+    np.testing.assert_array_equal(pooled_edges(snr, edges, 1000), [4.0, 100.0])
+    with pytest.raises(SensitiveVolumeError, match="increase"):
+        pooled_edges(snr, edges[::-1], 5)
+
+
+def logistic_draws(seed, n=3000, snr50=10.0, width=1.0, high=40.0):
+    rng = np.random.default_rng(seed)
+    snr = rng.uniform(4, high, n)
+    p = 1 / (1 + np.exp(-(snr - snr50) / width))
+    stats = np.where(rng.uniform(size=n) < p, 5.0, -np.inf)
+    return snr, stats
+
+
+EDGES = np.array([4.0, 5, 6, 7, 8, 9, 10, 11, 12, 13.5, 15, 17.5, 20, 25, 30, 40])
+
+
+def test_snr50_of_a_logistic_efficiency_with_its_interval():
+    snr, stats = logistic_draws(11)
+    edges = pooled_edges(snr, EDGES, 25)
+    result = snr_at_efficiency(snr, stats, 1.0, edges)
+    assert result.snr == pytest.approx(10.0, abs=0.4)
+    assert result.lower < result.snr < result.upper
+    assert result.upper - result.lower < 1.0
+    assert result.replicates == 200 and result.unreached == 0
+    assert result.interval == [result.lower, result.upper]
+    # seeded: the same interval again; a wider one at 95%
+    again = snr_at_efficiency(snr, stats, 1.0, edges)
+    assert again == result
+    wide = snr_at_efficiency(snr, stats, 1.0, edges, level=0.95)
+    assert wide.lower < result.lower and wide.upper > result.upper
+
+
+def test_snr50_interval_covers_the_truth():
+    covered = 0
+    trials = 40
+    for seed in range(trials):
+        snr, stats = logistic_draws(100 + seed, n=1500)
+        result = snr_at_efficiency(
+            snr, stats, 1.0, pooled_edges(snr, EDGES, 25), replicates=100, seed=seed
+        )
+        covered += result.lower <= 10.0 <= result.upper
+    # a one-sigma interval: about 68% of the trials, binning bias allowed for
+    assert 0.45 <= covered / trials <= 0.95
+
+
+def test_snr50_unbounded_above_when_the_curve_barely_reaches_half():
+    # half efficiency only at the top of the injected range
+    snr, stats = logistic_draws(12, n=800, snr50=34.5, width=3.0, high=40.0)
+    edges = pooled_edges(snr, EDGES, 25)
+    result = snr_at_efficiency(snr, stats, 1.0, edges)
+    # some replicates reach 50% in the top bin, more than 16% never do
+    assert (1 - ONE_SIGMA) / 2 * result.replicates < result.unreached
+    assert result.unreached < result.replicates
+    assert result.upper is None and 30 < result.lower < np.sqrt(30 * 40)
+    # never found: no estimate, unbounded above, every replicate unreached
+    none = snr_at_efficiency(snr, stats, 6.0, edges)
+    assert none.snr is None and none.upper is None
+    assert none.unreached == none.replicates
+    # …and the SNR50 lies above every bin: the top bin's SNR bounds it
+    top = snr[snr >= edges[-2]]
+    assert none.lower == pytest.approx(np.exp(np.log(top).mean()))
+
+
+def test_a_wide_pooled_bin_is_placed_where_its_draws_are():
+    # draws ∝ ρ⁻⁴ above 8: a pooled [10, 100] bin holds mostly ρ ≈ 10-15,
+    # so its efficiency belongs near 13, not at the edges' centre 31.6
+    rng = np.random.default_rng(13)
+    snr = 8 * (1 - rng.uniform(size=4000)) ** (-1 / 3)
+    found = snr >= 11.0  # a sharp efficiency step at 11
+    stats = np.where(found, 5.0, -np.inf)
+    curve = efficiency_vs_snr(snr, stats, 1.0, np.array([8.0, 10.0, 100.0]))
+    assert 12 < curve.snr_mean[1] < 16
+    assert curve.snr_at(0.5) < 13
+    # inside the top bin but above its draws' mean: that bin's efficiency
+    assert curve.at(50.0) == curve.efficiency[1]
+    assert curve.at(101.0) is None

@@ -56,6 +56,57 @@ def test_results_table_shows_the_headline_figures():
     assert text.index("SNR 8 ") < text.index("SNR 12 ") < text.index("SNR 20 ")
 
 
+FULL = {
+    **SUMMARY,
+    "interval_level": 0.6827,
+    "snr_50_at_1_per_hour": 8.4,
+    "snr_50_interval_at_1_per_hour": [8.1, 8.8],
+    "snr_50_interval_at_1_per_day": [8.7, None],
+    "fraction_snr_ge_20_above_loudest_background": 0.97,
+    "num_snr_ge_20": 123,
+    "validation_vs_test": {
+        "recall_snr_ge_12_at_1_per_hour": {
+            "validation": 0.92,
+            "test": 0.885,
+            "validation_count": 4000,
+            "test_count": 300,
+        }
+    },
+    "notes": ["a note"],
+}
+
+
+def test_results_table_shows_snr50_intervals_loud_signals_and_recall():
+    text = render(results_table(FULL))
+    for expected in (
+        "SNR50 at 1/hour (68% interval)",
+        "8.4 [8.1, 8.8]",
+        # an interval unbounded above
+        "9.1 [8.7, ∞]",
+        "SNR ≥ 20 above loudest background",
+        "97.0% of 123",
+        "recall SNR ≥ 12, 1/hour: valid. | test",
+        "92.0% | 88.5%",
+    ):
+        assert expected in text, expected
+    assert text.index("SNR50 at 1/hour") < text.index("SNR50 at 1/day")
+    # still one screen
+    assert len(text.strip().splitlines()) <= 24
+
+
+def test_validation_recall_missing_shows_na():
+    summary = {
+        **FULL,
+        "validation_vs_test": {
+            "recall_snr_ge_12_at_1_per_hour": {"validation": None, "test": 0.5}
+        },
+        "snr_50_interval_at_1_per_hour": None,
+    }
+    text = render(results_table(summary))
+    assert "n/a | 50.0%" in text
+    assert "8.4 " in text and "[8.1" not in text
+
+
 def test_missing_figures_show_notes():
     partial = {"Tb": 86400.0, "threshold_at_1_per_day": None, "notes": ["too few"]}
     text = render(results_table(partial))

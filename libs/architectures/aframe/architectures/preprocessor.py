@@ -11,6 +11,8 @@ at inference is what it saw in training (reference §12.1).
 
 from __future__ import annotations
 
+import math
+
 import torch
 from ml4gw.transforms import Whiten
 from torch import Tensor
@@ -139,10 +141,11 @@ class Preprocessor(torch.nn.Module):
         Kernel ``i`` is ``forward`` applied to
         ``x[:, i·stride : i·stride + psd_size + window_size]``: its window is
         whitened with the PSD of the ``psd_length`` s immediately preceding it,
-        exactly as in training. When the Welch stride is a multiple of the kernel
-        stride, the segment periodograms are shared between kernels (about
-        ``num_segments`` times less FFT work); otherwise each sample is processed
-        on its own.
+        exactly as in training. Kernels share the Welch segments they have in
+        common: periodograms are computed once on a grid of
+        ``gcd(stride, fft_stride)`` samples (``num_segments`` times less FFT
+        work when the kernel stride divides the Welch stride), unless that
+        grid is finer than computing each kernel's own.
 
         Args:
             x: (ifo, T) contiguous strain
@@ -175,23 +178,35 @@ class Preprocessor(torch.nn.Module):
         return torch.cat(outputs, dim=0)
 
     def _stream_psd(self, x: Tensor, start: int, stop: int, stride: int) -> Tensor:
-        """(stop - start, ifo, F) PSDs of kernels ``start … stop - 1``."""
+        """(stop - start, ifo, F) PSDs of kernels ``start … stop - 1``.
+
+        Segment ``k`` of kernel ``i`` starts at ``i·stride + k·fft_stride``;
+        every such start is a multiple of ``g = gcd(stride, fft_stride)``, so
+        the periodograms are computed once on a grid of ``g`` samples and each
+        kernel gathers its own.
+        """
         c = self.config
-        if c.fft_stride % stride:
+        step = math.gcd(stride, c.fft_stride)
+        kernel_step, segment_step = stride // step, c.fft_stride // step
+        span_kernels = stop - start
+        count = (
+            (span_kernels - 1) * kernel_step
+            + (self.num_psd_segments - 1) * segment_step
+            + 1
+        )
+        if count > span_kernels * self.num_psd_segments:
+            # sharing would compute more periodograms than it saves
             samples = x.unfold(-1, c.psd_size, stride)[:, start:stop]
             return self.psd(samples.transpose(0, 1))
-        # segment k of kernel i starts at (i + k·ratio)·stride
-        ratio = c.fft_stride // stride
-        count = stop - start + (self.num_psd_segments - 1) * ratio
         first = start * stride
-        span = x[:, first : first + (count - 1) * stride + c.fft_size]
+        span = x[:, first : first + (count - 1) * step + c.fft_size]
         # one scale per detector for the whole span, so segments can be shared
         scale = series_scale(span)[:, None]  # (ifo, 1, 1)
-        segments = span.unfold(-1, c.fft_size, stride)  # (ifo, count, fft_size)
+        segments = span.unfold(-1, c.fft_size, step)  # (ifo, count, fft_size)
         power = periodograms(segments, self.taper, scale)
-        index = torch.arange(stop - start, device=x.device)[
+        index = kernel_step * torch.arange(span_kernels, device=x.device)[
             :, None
-        ] + ratio * torch.arange(self.num_psd_segments, device=x.device)
+        ] + segment_step * torch.arange(self.num_psd_segments, device=x.device)
         gathered = power[:, index]  # (ifo, kernels, segments, F)
         psd = to_density(
             average_segments(gathered, c.psd_average, dim=-2), scale, self.taper

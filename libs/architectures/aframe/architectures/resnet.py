@@ -1,20 +1,31 @@
 """A configurable 1D residual network over whitened multi-detector kernels.
 
 ml4gw's ``ResNet1D`` fixes the stage widths at 64-128-256-512; here widths,
-depths, kernel size, stem stride and norm groups are all arguments, so one class
-serves both the small CPU default (≈ 177 k parameters) and aframe's
+depths, kernel size, stem stride and normalisation are all arguments, so one
+class serves both the small CPU default (≈ 177 k parameters) and aframe's
 [3, 4, 6, 3] × 64–512 network (≈ 7.2 M parameters) for GPUs.
 
-Layout: a stem (convolution with ``stem_kernel_size``, GroupNorm, ReLU, and a
+Layout: a stem (convolution with ``stem_kernel_size``, norm, ReLU, and a
 stride-2 max-pool when ``stem_stride`` is even), then one stage of basic residual
 blocks per entry of ``layers``; every stage after the first halves the time
 resolution. Global average pooling and a linear layer give one logit per kernel.
 The network holds no preprocessing: its input is already whitened.
+
+Normalisation decides whether the output can follow a signal's loudness
+(``docs/architecture.md``). A per-sample norm (``group``) right after the
+bias-free stem makes the logits exactly invariant to the input's scale, so a
+loud signal scores no higher than a faint one of the same shape. ``batch``
+(statistics of the training batch, running statistics once trained) and
+``affine`` (a learnt per-channel scale and shift, no statistics at all) are
+fixed affine maps at inference, so the network is piecewise linear in its
+input and a signal's logit keeps growing with its amplitude.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -24,11 +35,28 @@ class ArchitectureError(ValueError):
     """Network hyper-parameters that do not describe a valid network."""
 
 
-def group_norm(channels: int, norm_groups: int) -> nn.GroupNorm:
-    """GroupNorm with ``min(channels, norm_groups)`` groups.
+NORMS = ("affine", "batch", "group")
+Norm = Literal["affine", "batch", "group"]
 
-    GroupNorm, not BatchNorm: its statistics are per sample, so training and
-    inference normalise alike.
+
+class ChannelAffine(nn.Module):
+    """A learnt scale and shift per channel, with no statistics of the data.
+
+    Args:
+        channels: feature channels
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: Tensor) -> Tensor:  # (batch, channel, time)
+        return x * self.weight[:, None] + self.bias[:, None]
+
+
+def group_norm(channels: int, norm_groups: int) -> nn.GroupNorm:
+    """GroupNorm with ``min(channels, norm_groups)`` groups (dividing ``channels``).
 
     Args:
         channels: feature channels
@@ -43,6 +71,27 @@ def group_norm(channels: int, norm_groups: int) -> nn.GroupNorm:
     return nn.GroupNorm(groups, channels)
 
 
+def norm_layer(norm: str, channels: int, norm_groups: int) -> nn.Module:
+    """The normalisation layer called ``norm``.
+
+    Args:
+        norm: ``affine`` (``ChannelAffine``), ``batch`` (``BatchNorm1d``) or
+            ``group`` (``GroupNorm``, see ``group_norm``)
+        channels: feature channels
+        norm_groups: groups of a ``group`` norm
+
+    Returns:
+        the layer; each has a per-channel ``weight`` and ``bias``
+    """
+    if norm == "affine":
+        return ChannelAffine(channels)
+    if norm == "batch":
+        return nn.BatchNorm1d(channels)
+    if norm == "group":
+        return group_norm(channels, norm_groups)
+    raise ArchitectureError(f"norm must be one of {', '.join(NORMS)}, got {norm!r}")
+
+
 class BasicBlock(nn.Module):
     """Two same-padded convolutions with a residual connection.
 
@@ -51,7 +100,8 @@ class BasicBlock(nn.Module):
         channels: output channels
         kernel_size: odd convolution length, in samples
         stride: stride of the first convolution (2 halves the resolution)
-        norm_groups: GroupNorm groups
+        norm: the normalisation (``norm_layer``)
+        norm_groups: groups of a ``group`` norm
     """
 
     def __init__(
@@ -60,6 +110,7 @@ class BasicBlock(nn.Module):
         channels: int,
         kernel_size: int,
         stride: int,
+        norm: str,
         norm_groups: int,
     ) -> None:
         super().__init__()
@@ -67,21 +118,65 @@ class BasicBlock(nn.Module):
         self.conv1 = nn.Conv1d(
             in_channels, channels, kernel_size, stride=stride, padding=pad, bias=False
         )
-        self.norm1 = group_norm(channels, norm_groups)
+        self.norm1 = norm_layer(norm, channels, norm_groups)
         self.conv2 = nn.Conv1d(channels, channels, kernel_size, padding=pad, bias=False)
-        self.norm2 = group_norm(channels, norm_groups)
+        self.norm2 = norm_layer(norm, channels, norm_groups)
         self.relu = nn.ReLU(inplace=True)
         self.shortcut: nn.Module = nn.Identity()
         if stride != 1 or in_channels != channels:
             self.shortcut = nn.Sequential(
                 nn.Conv1d(in_channels, channels, 1, stride=stride, bias=False),
-                group_norm(channels, norm_groups),
+                norm_layer(norm, channels, norm_groups),
             )
 
     def forward(self, x: Tensor) -> Tensor:  # (batch, channel, time)
         out = self.relu(self.norm1(self.conv1(x)))
         out = self.norm2(self.conv2(out))
         return self.relu(out + self.shortcut(x))
+
+
+class AmplitudeTerm(nn.Module):
+    """A loudness term added to the network's logit, opened by the logit itself.
+
+    ``z = g + softplus(w) · sigmoid(g - c) · a(h)``, where ``g`` is the
+    network's logit, ``h = stem_conv(x)`` the stem's convolution of the
+    whitened input (bias-free, so ``h(λx) = λ h(x)``) and
+
+        a(h) = sqrt(max_t ē(t)) - sqrt(mean_t ē(t)),
+        ē = the channel-mean of h² smoothed over ``window`` samples,
+
+    a transient's excess amplitude over the rest of the kernel (≥ 0, zero for
+    perfectly stationary input, degree 1 in the input's scale). It is the
+    role the matched-filter SNR plays in a reweighted-SNR statistic, with the
+    network as the signal-consistency test: the gate ``sigmoid(g - c)`` lets
+    loudness count only for inputs the network already finds signal-like, so
+    a loud glitch the network rejects gains little, while a signal's
+    statistic keeps rising with its amplitude. With a scale-invariant ``g``
+    (``group`` norm), ``z`` of a fixed input grows strictly with its scale.
+
+    Args:
+        window: smoothing of the energy envelope, in samples of ``h``
+        weight: initial ``softplus(w)``
+    """
+
+    def __init__(self, window: int, weight: float = 0.1) -> None:
+        super().__init__()
+        if window < 1:
+            raise ArchitectureError(f"amplitude window must be ≥ 1, got {window}")
+        self.window = window
+        self.weight = nn.Parameter(torch.tensor(math.log(math.expm1(weight))))
+        self.offset = nn.Parameter(torch.tensor(0.0))
+
+    def amplitude(self, h: Tensor) -> Tensor:
+        """(batch, 1) excess amplitude of stem features ``h`` (batch, channel, time)."""
+        energy = h.square().mean(dim=1, keepdim=True)
+        window = min(self.window, energy.shape[-1])
+        smooth = nn.functional.avg_pool1d(energy, window, stride=1)
+        return smooth.amax(dim=-1).sqrt() - smooth.mean(dim=-1).sqrt()
+
+    def forward(self, logit: Tensor, h: Tensor) -> Tensor:
+        gate = torch.sigmoid(logit - self.offset)
+        return logit + nn.functional.softplus(self.weight) * gate * self.amplitude(h)
 
 
 class ResNet1D(nn.Module):
@@ -96,9 +191,19 @@ class ResNet1D(nn.Module):
         stem_stride: total downsampling of the stem: the convolution's stride is
             ``stem_stride // 2`` followed by a stride-2 max-pool when
             ``stem_stride`` is even, else ``stem_stride`` with no pool
-        norm_groups: GroupNorm groups (``min(channels, norm_groups)`` per layer)
+        norm: normalisation after every convolution: ``affine`` (a learnt
+            per-channel scale and shift), ``batch`` or ``group``; only
+            ``affine`` and ``batch`` let the output grow with the input's
+            amplitude (``group`` makes it scale-invariant)
+        norm_groups: groups of a ``group`` norm (``min(channels, norm_groups)``
+            per layer)
         zero_init_residual: start each block's last norm at zero, so every block
-            begins as the identity (helps deep networks train)
+            begins as the identity (helps deep networks train, and keeps
+            activations bounded at the start without normalising statistics)
+        amplitude_window: add the gated loudness term ``AmplitudeTerm`` with
+            this smoothing, in samples of the stem convolution's output
+            (``stem_stride // 2`` input samples each when ``stem_stride`` is
+            even); 0 leaves the logit as the network makes it
     """
 
     def __init__(
@@ -109,8 +214,10 @@ class ResNet1D(nn.Module):
         kernel_size: int = 5,
         stem_kernel_size: int = 7,
         stem_stride: int = 4,
+        norm: Norm = "group",
         norm_groups: int = 8,
         zero_init_residual: bool = False,
+        amplitude_window: int = 64,
     ) -> None:
         super().__init__()
         layers, widths = list(layers), list(widths)
@@ -135,21 +242,30 @@ class ResNet1D(nn.Module):
                 )
         if stem_stride < 1:
             raise ArchitectureError(f"stem_stride must be ≥ 1, got {stem_stride}")
+        if norm not in NORMS:
+            raise ArchitectureError(
+                f"norm must be one of {', '.join(NORMS)}, got {norm!r}"
+            )
         if norm_groups < 1:
             raise ArchitectureError(f"norm_groups must be ≥ 1, got {norm_groups}")
 
+        if amplitude_window < 0:
+            raise ArchitectureError(
+                f"amplitude_window must be ≥ 0, got {amplitude_window}"
+            )
+
         pool = stem_stride % 2 == 0
         conv_stride = stem_stride // 2 if pool else stem_stride
+        self.stem_conv = nn.Conv1d(
+            num_ifos,
+            widths[0],
+            stem_kernel_size,
+            stride=conv_stride,
+            padding=stem_kernel_size // 2,
+            bias=False,
+        )
         stem: list[nn.Module] = [
-            nn.Conv1d(
-                num_ifos,
-                widths[0],
-                stem_kernel_size,
-                stride=conv_stride,
-                padding=stem_kernel_size // 2,
-                bias=False,
-            ),
-            group_norm(widths[0], norm_groups),
+            norm_layer(norm, widths[0], norm_groups),
             nn.ReLU(inplace=True),
         ]
         if pool:
@@ -163,13 +279,18 @@ class ResNet1D(nn.Module):
             for j in range(depth):
                 stride = 2 if (i > 0 and j == 0) else 1
                 blocks.append(
-                    BasicBlock(in_channels, width, kernel_size, stride, norm_groups)
+                    BasicBlock(
+                        in_channels, width, kernel_size, stride, norm, norm_groups
+                    )
                 )
                 in_channels = width
             stages.append(nn.Sequential(*blocks))
         self.stages = nn.Sequential(*stages)
         self.pool = nn.AdaptiveAvgPool1d(1)
         self.head = nn.Linear(in_channels, 1)
+        self.amplitude = (
+            AmplitudeTerm(amplitude_window) if amplitude_window > 0 else None
+        )
         self._init_weights(zero_init_residual)
 
     def _init_weights(self, zero_init_residual: bool) -> None:
@@ -178,13 +299,27 @@ class ResNet1D(nn.Module):
                 nn.init.kaiming_normal_(
                     module.weight, mode="fan_out", nonlinearity="relu"
                 )
-            elif isinstance(module, nn.GroupNorm):
+            elif isinstance(module, (nn.GroupNorm, nn.BatchNorm1d, ChannelAffine)):
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
         if zero_init_residual:
             for module in self.modules():
                 if isinstance(module, BasicBlock):
                     nn.init.zeros_(module.norm2.weight)
+
+    def parts(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """The network's own logit and the stem features its loudness comes from.
+
+        Args:
+            x: (batch, ifo, kernel_size) whitened strain
+
+        Returns:
+            (batch, 1) logit ``g`` before any loudness term, and the stem
+            convolution's output ``h`` (batch, channel, time)
+        """
+        h = self.stem_conv(x)
+        y = self.stages(self.stem(h))
+        return self.head(torch.flatten(self.pool(y), 1)), h
 
     def forward(self, x: Tensor) -> Tensor:
         """Logits of whitened kernels.
@@ -193,7 +328,9 @@ class ResNet1D(nn.Module):
             x: (batch, ifo, kernel_size) whitened strain
 
         Returns:
-            (batch, 1) logits; sigmoid gives the signal probability
+            (batch, 1) logits (with the loudness term when there is one)
         """
-        x = self.stages(self.stem(x))
-        return self.head(torch.flatten(self.pool(x), 1))
+        logit, h = self.parts(x)
+        if self.amplitude is not None:
+            logit = self.amplitude(logit, h)
+        return logit

@@ -8,7 +8,7 @@ them or in which order they finished.
 
 from aframe.deploy.cluster import init_ray, shutdown_ray
 from aframe.deploy.jobs import JobError, describe_job, map_jobs
-from aframe.deploy.seeds import job_seed
+from aframe.utils.seeds import job_seed
 
 __all__ = [
     "JobError",

@@ -13,6 +13,7 @@ from aframe.ledger.injections import (
 )
 from aframe.ledger.recordset import LEDGER_TYPES, RecordSet, read_any
 from aframe.ledger.recovered import RecoveredInjectionSet
+from aframe.ledger.signals import SignalScoreSet
 from aframe.ledger.waveforms import SOURCE_PARAMETERS, WAVEFORM_ATTRS, WaveformSet
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "RecordSet",
     "RecoveredInjectionSet",
     "RejectedParameterSet",
+    "SignalScoreSet",
     "WaveformSet",
     "read_any",
 ]

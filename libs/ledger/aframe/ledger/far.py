@@ -134,10 +134,7 @@ def threshold_at_far(
 ) -> float | np.ndarray:
     """The lowest detection statistic whose false-alarm rate is at most ``far``.
 
-    With ``k = floor(far·Tb)`` this is the k-th loudest background statistic,
-    so ``nb(threshold) = k`` (more with ties). A rate below ``1/Tb`` cannot be
-    resolved by the background: its threshold is ``+inf`` (nothing passes). A
-    rate above the one of the quietest event gives that event's statistic.
+    ``threshold_from_statistics`` on the event set's statistics and ``Tb``.
 
     Args:
         events: the background ``EventSet``
@@ -147,13 +144,48 @@ def threshold_at_far(
     Returns:
         threshold(s), scalar for a scalar ``far``
     """
-    tb = livetime(events)
-    stats = _sorted_statistics(events)
+    return threshold_from_statistics(
+        _sorted_statistics(events), livetime(events), far, unit, presorted=True
+    )
+
+
+def threshold_from_statistics(
+    statistics: np.ndarray,
+    Tb: float,  # noqa: N803 (the field's name)
+    far: float | np.ndarray,
+    unit: str = "year",
+    presorted: bool = False,
+) -> float | np.ndarray:
+    """The lowest statistic whose false-alarm rate is at most ``far``.
+
+    With ``k = floor(far·Tb)`` this is the k-th loudest background statistic,
+    so ``nb(threshold) = k`` (more with ties). A rate below ``1/Tb`` cannot be
+    resolved by the background: its threshold is ``+inf`` (nothing passes). A
+    rate above the one of the quietest event gives that event's statistic.
+    Training's validation and the analysis use this same rule.
+
+    Args:
+        statistics: (N,) background event statistics
+        Tb: their livetime, seconds (> 0)
+        far: false-alarm rate(s) per ``unit``
+        unit: the rate's time unit
+        presorted: ``statistics`` is already sorted ascending
+
+    Returns:
+        threshold(s), scalar for a scalar ``far``
+    """
+    if not np.isfinite(Tb) or Tb <= 0:
+        raise FarError(f"livetime Tb = {Tb} s; a false-alarm rate needs Tb > 0")
+    stats = np.asarray(statistics, dtype=np.float64)
+    if not presorted:
+        if np.isnan(stats).any():
+            raise FarError("background statistics hold NaN")
+        stats = np.sort(stats)
     rate = np.asarray(far, dtype=np.float64)
     if (rate < 0).any() or np.isnan(rate).any():
         raise FarError(f"false-alarm rate must be ≥ 0, got {far}")
     # round before flooring so that k/Tb maps back to k despite float error
-    k = np.floor(np.round(rate * tb / seconds_per(unit), 9)).astype(np.int64)
+    k = np.floor(np.round(rate * Tb / seconds_per(unit), 9)).astype(np.int64)
     k = np.minimum(k, len(stats))
     out = np.full(k.shape, np.inf)
     ok = k > 0

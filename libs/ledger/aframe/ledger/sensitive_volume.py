@@ -40,7 +40,12 @@ alike by both and cancels. This module takes the two log densities as
 callables; ``analysis.populations`` builds them with ``aframe.priors``.
 
 Efficiency vs network SNR is the unweighted fraction of draws found in each
-SNR bin (rejected draws included as missed), with binomial errors.
+SNR bin (rejected draws included as missed). Its interval is the Wilson score
+interval, which unlike the normal ``±sqrt(p(1-p)/n)`` does not collapse to
+zero width at 0 or 1 found. Bins are pooled (``pooled_edges``) so that each
+holds enough draws for the interval to mean something. The SNR at which the
+efficiency reaches 50% comes with a bootstrap interval
+(``snr_at_efficiency``).
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -58,6 +64,9 @@ logger = logging.getLogger(__name__)
 LogDensity = Callable[[Mapping[str, np.ndarray]], np.ndarray]
 
 MPC_PER_GPC = 1000.0
+
+#: probability that a normal variable lies within one sigma of its mean
+ONE_SIGMA = 0.6827
 
 
 class SensitiveVolumeError(ValueError):
@@ -301,33 +310,177 @@ def sensitive_volume(
 
 
 # ---------------------------------------------------------------- efficiency
+def _z(level: float) -> float:
+    """The normal quantile ``z`` with probability ``level`` within ``±z``."""
+    if not 0 < level < 1:
+        raise SensitiveVolumeError(f"interval level must be in (0, 1), got {level}")
+    return NormalDist().inv_cdf(0.5 + level / 2)
+
+
+def wilson_interval(
+    found: np.ndarray, counts: np.ndarray, level: float = ONE_SIGMA
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of binomial proportions.
+
+    With ``p = k/n`` and ``z`` the normal quantile of ``level``, the interval
+    is ``(p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)``: it lies in
+    [0, 1], has width ``> 0`` at ``k = 0`` and ``k = n``, and covers close to
+    ``level`` even for small ``n``.
+
+    Args:
+        found: (B,) successes ``k``
+        counts: (B,) trials ``n``
+        level: probability the interval covers the true proportion (default
+            one sigma)
+
+    Returns:
+        ``(lower, upper)``, (B,) each; NaN where ``n = 0``
+    """
+    z = _z(level)
+    k = np.asarray(found, dtype=np.float64)
+    n = np.asarray(counts, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        scale = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / scale
+        half = z / scale * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    # exact at the ends (rounding would leave e.g. 1e-19 above 0 at k = 0)
+    lower = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+    upper = np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0))
+    empty = n == 0
+    return np.where(empty, np.nan, lower), np.where(empty, np.nan, upper)
+
+
+def _check_edges(snr_edges: np.ndarray) -> np.ndarray:
+    edges = np.asarray(snr_edges, dtype=np.float64)
+    if edges.ndim != 1 or len(edges) < 2 or (np.diff(edges) <= 0).any():
+        raise SensitiveVolumeError(f"SNR bin edges must increase, got {edges}")
+    return edges
+
+
+def binned_snr(snr: np.ndarray, snr_edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How many draws each SNR bin holds, and where they are.
+
+    Args:
+        snr: (N,) network SNRs of the draws
+        snr_edges: (B+1,) increasing bin edges (the last bin includes its
+            right edge, as ``np.histogram``'s)
+
+    Returns:
+        ``(counts, snr_mean)``: (B,) draws per bin and their geometric mean
+        SNR (the bin's geometric centre when it is empty)
+    """
+    snr = np.asarray(snr, dtype=np.float64)
+    edges = _check_edges(snr_edges)
+    counts, _ = np.histogram(snr, bins=edges)
+    inside = (snr >= edges[0]) & (snr <= edges[-1])
+    log_sum, _ = np.histogram(snr[inside], bins=edges, weights=np.log(snr[inside]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.exp(log_sum / counts)
+    return counts, np.where(counts > 0, mean, np.sqrt(edges[:-1] * edges[1:]))
+
+
+def pooled_edges(snr: np.ndarray, edges: np.ndarray, min_count: int) -> np.ndarray:
+    """Merge adjacent SNR bins until every bin holds at least ``min_count`` draws.
+
+    From the lowest bin up, bins are merged until the running count reaches
+    ``min_count``, which closes a pooled bin. What is left at the top (fewer
+    than ``min_count``) merges into the pooled bin below it. SNRs outside
+    ``[edges[0], edges[-1]]`` are not counted. If all the bins together hold
+    fewer than ``min_count``, the result is the one bin
+    ``[edges[0], edges[-1]]``.
+
+    Args:
+        snr: (N,) network SNRs of the draws
+        edges: (B+1,) increasing bin edges
+        min_count: the fewest draws a pooled bin may hold
+
+    Returns:
+        the pooled edges: a subset of ``edges`` with its first and last
+    """
+    edges = _check_edges(edges)
+    if min_count < 1:
+        raise SensitiveVolumeError(f"min_count must be ≥ 1, got {min_count}")
+    counts, _ = np.histogram(np.asarray(snr, dtype=np.float64), bins=edges)
+    kept, running = [edges[0]], 0
+    for count, right in zip(counts, edges[1:], strict=True):
+        running += count
+        if running >= min_count:
+            kept.append(right)
+            running = 0
+    if kept[-1] != edges[-1]:
+        # the underfull top bin joins its neighbour below
+        if len(kept) > 1:
+            kept.pop()
+        kept.append(edges[-1])
+    return np.asarray(kept)
+
+
+def _crossing(centres: np.ndarray, efficiency: np.ndarray, level: float) -> float:
+    """The SNR where a binned efficiency first reaches ``level``.
+
+    Linear in log SNR between the bins' SNRs (``centres``) on either side of
+    the first crossing; ``+inf`` if it never reaches ``level``, ``-inf`` if
+    it is already above it in the first bin.
+    """
+    above = np.flatnonzero(efficiency >= level)
+    if len(above) == 0:
+        return np.inf
+    i = above[0]
+    if i == 0:
+        return -np.inf if efficiency[0] > level else float(centres[0])
+    x0, x1 = np.log(centres[i - 1]), np.log(centres[i])
+    y0, y1 = efficiency[i - 1], efficiency[i]
+    return float(np.exp(x0 + (level - y0) * (x1 - x0) / (y1 - y0)))
+
+
 @dataclass(frozen=True)
 class EfficiencyCurve:
     """Fraction of injections found, in bins of injected network SNR.
 
+    Each bin's efficiency is placed at ``snr_mean``, the geometric mean SNR
+    of its draws: in a wide (pooled) bin that is where the draws are, which
+    the geometric centre of its edges need not be (draws ``∝ ρ⁻⁴`` crowd at
+    a bin's low edge).
+
     Attributes:
         snr_edges: (B+1,) bin edges
+        snr_mean: (B,) geometric mean network SNR of each bin's draws (the
+            bin's geometric centre when it is empty)
         counts: (B,) draws per bin
         found: (B,) draws found per bin
         efficiency: (B,) ``found/counts`` (NaN for an empty bin)
-        error: (B,) binomial one-sigma ``sqrt(p(1-p)/n)``
+        lower: (B,) lower end of the Wilson interval (NaN for an empty bin)
+        upper: (B,) upper end of the Wilson interval (NaN for an empty bin)
         threshold: the detection statistic used
+        level: the intervals' probability (default one sigma)
     """
 
     snr_edges: np.ndarray
+    snr_mean: np.ndarray
     counts: np.ndarray
     found: np.ndarray
     efficiency: np.ndarray
-    error: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
     threshold: float
+    level: float = ONE_SIGMA
 
     @property
     def snr_centres(self) -> np.ndarray:
         """(B,) geometric bin centres."""
         return np.sqrt(self.snr_edges[:-1] * self.snr_edges[1:])
 
+    @property
+    def yerr(self) -> np.ndarray:
+        """(2, B) distances from the efficiency down and up to the interval's ends."""
+        return np.stack([self.efficiency - self.lower, self.upper - self.efficiency])
+
     def at(self, snr: float) -> float | None:
-        """Efficiency interpolated (linearly in log SNR) between bin centres.
+        """Efficiency interpolated (linearly in log SNR) between the bins' ``snr_mean``.
+
+        Between the outermost ``snr_mean`` and the outer edges of their
+        bins the efficiency is that bin's.
 
         Args:
             snr: network SNR
@@ -336,33 +489,30 @@ class EfficiencyCurve:
             the efficiency, or None outside the populated bins
         """
         ok = self.counts > 0
-        x, y = np.log(self.snr_centres[ok]), self.efficiency[ok]
-        if len(x) == 0 or not x[0] <= np.log(snr) <= x[-1]:
+        if not ok.any():
             return None
+        first, last = np.flatnonzero(ok)[[0, -1]]
+        if not self.snr_edges[first] <= snr <= self.snr_edges[last + 1]:
+            return None
+        x, y = np.log(self.snr_mean[ok]), self.efficiency[ok]
         return float(np.interp(np.log(snr), x, y))
 
     def snr_at(self, level: float = 0.5) -> float | None:
         """The SNR at which the efficiency first reaches ``level``.
 
-        Interpolated linearly in log SNR between the bin centres on either
-        side of the first crossing.
+        Interpolated linearly in log SNR between the ``snr_mean`` of the
+        bins on either side of the first crossing.
 
         Args:
             level: efficiency in (0, 1)
 
         Returns:
-            the SNR, or None if the curve never reaches ``level``
+            the SNR, or None if the curve never reaches ``level`` (or is
+            already above it in its first populated bin)
         """
         ok = self.counts > 0
-        x, y = self.snr_centres[ok], self.efficiency[ok]
-        above = np.flatnonzero(y >= level)
-        if len(above) == 0:
-            return None
-        i = above[0]
-        if i == 0:
-            return None if y[0] > level else float(x[0])
-        x0, x1, y0, y1 = np.log(x[i - 1]), np.log(x[i]), y[i - 1], y[i]
-        return float(np.exp(x0 + (level - y0) * (x1 - x0) / (y1 - y0)))
+        snr = _crossing(self.snr_mean[ok], self.efficiency[ok], level)
+        return snr if np.isfinite(snr) else None
 
 
 def efficiency_vs_snr(
@@ -370,6 +520,7 @@ def efficiency_vs_snr(
     statistic: np.ndarray,
     threshold: float,
     snr_edges: np.ndarray,
+    level: float = ONE_SIGMA,
 ) -> EfficiencyCurve:
     """Binned detection efficiency against injected network SNR.
 
@@ -377,19 +528,163 @@ def efficiency_vs_snr(
         snr: (N,) injected network SNR of every draw
         statistic: (N,) detection statistic, ``-inf`` where not found
         threshold: detection statistic a draw must reach (``≥``)
-        snr_edges: (B+1,) increasing bin edges
+        snr_edges: (B+1,) increasing bin edges (the last bin includes its
+            right edge)
+        level: probability of the Wilson intervals (default one sigma)
 
     Returns:
         the efficiency curve
     """
     snr = np.asarray(snr, dtype=np.float64)
-    edges = np.asarray(snr_edges, dtype=np.float64)
-    if edges.ndim != 1 or len(edges) < 2 or (np.diff(edges) <= 0).any():
-        raise SensitiveVolumeError(f"SNR bin edges must increase, got {edges}")
+    edges = _check_edges(snr_edges)
     found = np.asarray(statistic) >= threshold
-    counts, _ = np.histogram(snr, bins=edges)
+    counts, mean = binned_snr(snr, edges)
     hits, _ = np.histogram(snr[found], bins=edges)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = hits / counts
-        err = np.sqrt(p * (1 - p) / counts)
-    return EfficiencyCurve(edges, counts, hits, p, err, float(threshold))
+    lower, upper = wilson_interval(hits, counts, level)
+    return EfficiencyCurve(
+        edges, mean, counts, hits, p, lower, upper, float(threshold), float(level)
+    )
+
+
+@dataclass(frozen=True)
+class SnrAtEfficiency:
+    """The network SNR at which the efficiency reaches a level, with an interval.
+
+    Attributes:
+        snr: on all the draws (``EfficiencyCurve.snr_at``); None when the
+            curve never reaches ``efficiency`` or is above it in its first bin
+        lower: lower end of the bootstrap interval; None when it lies below
+            the first bin (unbounded below); the top populated bin's SNR
+            when the lower percentile itself never reaches ``efficiency``
+        upper: upper end; None when more than ``(1 - level)/2`` of the
+            replicates never reach ``efficiency`` (unbounded above)
+        level: the interval's probability
+        efficiency: the efficiency reached (0.5 for SNR50)
+        replicates: bootstrap replicates drawn
+        unreached: replicates whose curve never reaches ``efficiency``
+    """
+
+    snr: float | None
+    lower: float | None
+    upper: float | None
+    level: float
+    efficiency: float
+    replicates: int
+    unreached: int
+
+    @property
+    def interval(self) -> list[float | None]:
+        """``[lower, upper]``, None for an unbounded end."""
+        return [self.lower, self.upper]
+
+
+def snr_at_efficiency(
+    snr: np.ndarray,
+    statistic: np.ndarray,
+    threshold: float,
+    snr_edges: np.ndarray,
+    efficiency: float = 0.5,
+    level: float = ONE_SIGMA,
+    replicates: int = 200,
+    seed: int = 0,
+) -> SnrAtEfficiency:
+    """The SNR of a given efficiency, with a bootstrap percentile interval.
+
+    The estimate is ``EfficiencyCurve.snr_at`` on the binned curve of all
+    the draws. Each bootstrap replicate resamples the ``N`` draws with
+    replacement and repeats it on the same bins, placed at the same SNRs
+    (``snr_mean`` of all the draws). Only how many draws of each
+    (bin, found) cell a resample holds matters, and those counts are
+    multinomial with the cells' fractions as probabilities, so the
+    replicates are drawn that way (exactly the same distribution, without
+    materialising ``N`` indices per replicate). A replicate that never
+    reaches ``efficiency`` counts as ``+inf``, one already above it in its
+    first bin as ``-inf``; the interval's ends are the nearest-rank
+    percentiles ``(1 ∓ level)/2`` of the replicates, None where infinite.
+    So the interval is unbounded above exactly when more than
+    ``(1 - level)/2`` of the replicates never reach ``efficiency``; if even
+    the lower percentile never reaches it, the lower end is the SNR of the
+    top populated bin (the SNR lies above every bin).
+
+    Args:
+        snr: (N,) injected network SNR of every draw
+        statistic: (N,) detection statistic, ``-inf`` where not found
+        threshold: detection statistic a draw must reach (``≥``)
+        snr_edges: (B+1,) increasing bin edges (pooled ones: ``pooled_edges``)
+        efficiency: the efficiency whose SNR is wanted, in (0, 1)
+        level: probability of the interval (default one sigma)
+        replicates: bootstrap replicates
+        seed: seeds the ``numpy`` Generator of the resampling
+
+    Returns:
+        the estimate and its interval
+    """
+    _z(level)  # checks the level
+    if not 0 < efficiency < 1:
+        raise SensitiveVolumeError(f"efficiency must be in (0, 1), got {efficiency}")
+    if replicates < 1:
+        raise SensitiveVolumeError(f"replicates must be ≥ 1, got {replicates}")
+    snr = np.asarray(snr, dtype=np.float64)
+    curve = efficiency_vs_snr(snr, statistic, threshold, snr_edges, level)
+    # the bins stay where all the draws put them: only the efficiencies vary
+    edges, centres = curve.snr_edges, curve.snr_mean
+    num_bins = len(edges) - 1
+    # cells 2b (missed) and 2b + 1 (found) of bin b, and one for the draws
+    # outside the bins (np.histogram's rule: the last bin includes its edge)
+    bins = np.searchsorted(edges, snr, side="right") - 1
+    bins[snr == edges[-1]] = num_bins - 1
+    outside = (bins < 0) | (bins >= num_bins) | np.isnan(snr)
+    found = np.asarray(statistic) >= threshold
+    cells = np.where(outside, 2 * num_bins, 2 * bins + found)
+    fractions = np.bincount(cells, minlength=2 * num_bins + 1) / len(snr)
+    rng = np.random.default_rng(seed)
+    resampled = rng.multinomial(len(snr), fractions, size=replicates)
+    hits = resampled[:, 1 : 2 * num_bins : 2]
+    counts = resampled[:, 0 : 2 * num_bins : 2] + hits
+    values = np.empty(replicates)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for r in range(replicates):
+            ok = counts[r] > 0
+            values[r] = _crossing(centres[ok], hits[r][ok] / counts[r][ok], efficiency)
+    unreached = int(np.isposinf(values).sum())
+    tail = (1 - level) / 2
+    low, high = np.quantile(values, [tail, 1 - tail], method="inverted_cdf")
+    if unreached > tail * replicates:
+        high = np.inf
+    if np.isposinf(low):
+        # most replicates never reach it: it lies above every populated bin
+        low = centres[curve.counts > 0][-1] if (curve.counts > 0).any() else np.inf
+    return SnrAtEfficiency(
+        snr=curve.snr_at(efficiency),
+        lower=float(low) if np.isfinite(low) else None,
+        upper=float(high) if np.isfinite(high) else None,
+        level=float(level),
+        efficiency=float(efficiency),
+        replicates=int(replicates),
+        unreached=unreached,
+    )
+
+
+def euclidean_weights(snr: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Weights that turn SNRs drawn uniformly on [low, high] into ``p(ρ) ∝ ρ⁻⁴``.
+
+    Sources uniform in Euclidean volume have ``p(ρ) ∝ ρ⁻⁴`` at fixed
+    intrinsic parameters, which is what the loud end of any astrophysical
+    injection set follows; training's validation draws SNRs uniformly and
+    reweights with these to estimate the recall the test injections see.
+
+    Args:
+        snr: (n,) SNRs drawn uniformly on [low, high]
+        low: the draw's lower bound
+        high: the draw's upper bound
+
+    Returns:
+        (n,) weights ``ρ⁻⁴ / p_uniform(ρ)`` (unnormalised)
+    """
+    if not 0 < low < high:
+        raise SensitiveVolumeError(
+            f"SNR range must satisfy 0 < low < high, got {(low, high)}"
+        )
+    return np.asarray(snr, dtype=np.float64) ** -4.0 * (high - low)

@@ -76,6 +76,25 @@ def _number(value: Any, fmt: str) -> str | None:
     return format(value, fmt)
 
 
+def _snr_with_interval(value: Any, interval: Any) -> str | None:
+    """``9.1 [8.7, 9.6]``; an unbounded end shows as ``-∞`` or ``∞``."""
+    snr = _number(value, ".1f")
+    if snr is None or not isinstance(interval, list | tuple) or len(interval) != 2:
+        return snr
+    low = _number(interval[0], ".1f") or "-∞"
+    high = _number(interval[1], ".1f") or "∞"
+    return f"{snr} [{low}, {high}]"
+
+
+def _percent_of(fraction: Any, count: Any) -> str | None:
+    """``97.0% of 123``."""
+    value = _number(fraction, ".1%")
+    total = _number(count, "d")
+    if value is None:
+        return None
+    return f"{value} of {total}" if total is not None else value
+
+
 def results_table(summary: dict[str, Any]) -> Table:
     """The headline figures of ``analysis/summary.json`` (docs/artifacts.md)."""
     table = Table(title="results", title_justify="left", show_header=False)
@@ -113,8 +132,31 @@ def results_table(summary: dict[str, Any]) -> Table:
     for snr in sorted(efficiency, key=lambda s: float(s)):
         value = _number(efficiency[snr], ".1%")
         row(f"efficiency at SNR {snr} (FAR {far}/day)", value)
-    snr50 = _number(summary.get("snr_50_at_1_per_day"), ".1f")
-    row("network SNR of 50% efficiency at 1/day", snr50)
+    level = _number(summary.get("interval_level"), ".0%")
+    interval = f" ({level} interval)" if level is not None else ""
+    for unit in ("hour", "day"):
+        row(
+            f"network SNR50 at 1/{unit}{interval}",
+            _snr_with_interval(
+                summary.get(f"snr_50_at_1_per_{unit}"),
+                summary.get(f"snr_50_interval_at_1_per_{unit}"),
+            ),
+        )
+    if "fraction_snr_ge_20_above_loudest_background" in summary:
+        row(
+            "SNR ≥ 20 above loudest background",
+            _percent_of(
+                summary.get("fraction_snr_ge_20_above_loudest_background"),
+                summary.get("num_snr_ge_20"),
+            ),
+        )
+    recall = (summary.get("validation_vs_test") or {}).get(
+        "recall_snr_ge_12_at_1_per_hour"
+    )
+    if isinstance(recall, dict):
+        validation = _number(recall.get("validation"), ".1%") or "n/a"
+        test = _number(recall.get("test"), ".1%") or "n/a"
+        row("recall SNR ≥ 12, 1/hour: valid. | test", f"{validation} | {test}")
     zero_lag = _number(summary.get("far_per_day_of_loudest_zero_lag"), ".3g")
     if zero_lag is not None:
         row("FAR of the loudest zero-lag event", f"{zero_lag}/day")

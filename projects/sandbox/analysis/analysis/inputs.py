@@ -1,7 +1,9 @@
 """The inference products and test draws the analysis reads, validated.
 
 ``BASE_DIR/infer/{background,foreground,zero-lag}.hdf5`` come from ``infer``;
-``DATA_DIR/test/rejected-parameters.hdf5`` from ``generate-timeslide-waveforms``.
+``DATA_DIR/test/rejected-parameters.hdf5`` from ``generate-timeslide-waveforms``;
+``BASE_DIR/training/validation-{background,signals}.hdf5`` (optional: the
+validation-vs-test comparison) from ``train``.
 Every problem is one ``AnalysisInputError`` naming the file and what is wrong
 and which step makes the file.
 """
@@ -20,6 +22,7 @@ from aframe.ledger import (
     LedgerError,
     RecoveredInjectionSet,
     RejectedParameterSet,
+    SignalScoreSet,
 )
 from aframe.ledger.far import FarError, apply_vetoes, veto_mask
 from aframe.ledger.recordset import shift_mask
@@ -41,22 +44,31 @@ class InferPaths:
         foreground: recovered injections (``RecoveredInjectionSet``)
         zero_lag: unshifted events (``EventSet``); optional
         rejected: draws below the hopeless SNR (``RejectedParameterSet``)
+        validation_background: training's validation background
+            (``EventSet``); optional
+        validation_signals: training's validation signals and their
+            statistics (``SignalScoreSet``); optional
     """
 
     background: Path
     foreground: Path
     zero_lag: Path
     rejected: Path
+    validation_background: Path | None = None
+    validation_signals: Path | None = None
 
     @classmethod
     def from_dirs(cls, basedir: Path, datadir: Path) -> InferPaths:
         """The contract's locations under BASE_DIR and DATA_DIR."""
-        infer = Path(basedir).expanduser() / "infer"
+        basedir = Path(basedir).expanduser()
+        infer, training = basedir / "infer", basedir / "training"
         return cls(
             background=infer / "background.hdf5",
             foreground=infer / "foreground.hdf5",
             zero_lag=infer / "zero-lag.hdf5",
             rejected=Path(datadir).expanduser() / "test" / "rejected-parameters.hdf5",
+            validation_background=training / "validation-background.hdf5",
+            validation_signals=training / "validation-signals.hdf5",
         )
 
 
@@ -71,6 +83,9 @@ class AnalysisInputs:
         zero_lag: zero-lag events that survive the vetoes (None if absent)
         rejected: the rejected draws
         notes: plain-words remarks for the run summary
+        validation_background: training's validation background events
+            (None if absent)
+        validation_signals: training's validation signals (None if absent)
     """
 
     background: EventSet
@@ -79,6 +94,8 @@ class AnalysisInputs:
     zero_lag: EventSet | None
     rejected: RejectedParameterSet
     notes: list[str]
+    validation_background: EventSet | None = None
+    validation_signals: SignalScoreSet | None = None
 
 
 def _read(cls, path: Path, maker: str):
@@ -90,13 +107,59 @@ def _read(cls, path: Path, maker: str):
         raise AnalysisInputError(f"{err} (made by {maker})") from err
 
 
-def _check_livetime(events: EventSet, path: Path) -> None:
+def _check_livetime(
+    events: EventSet,
+    path: Path,
+    remedy: str = "rerun infer with a longer test background or more shifts",
+) -> None:
     tb = float(events.attrs["Tb"])
     if not np.isfinite(tb) or tb <= 0:
         raise AnalysisInputError(
-            f"{path}: livetime Tb = {tb} s; no background was analysed "
-            "(rerun infer with a longer test background or more shifts)"
+            f"{path}: livetime Tb = {tb} s; no background was analysed ({remedy})"
         )
+
+
+def read_validation(
+    background: Path | None, signals: Path | None, notes: list[str]
+) -> tuple[EventSet | None, SignalScoreSet | None]:
+    """Training's validation background and signals, if both are there.
+
+    Args:
+        background: ``validation-background.hdf5`` (an ``EventSet``, attrs
+            ``Tb``)
+        signals: ``validation-signals.hdf5`` (a ``SignalScoreSet``: ``snr``,
+            ``detection_statistic``, attr ``snr_range``)
+        notes: a note is added here when either is missing
+
+    Returns:
+        ``(events, signals)``, both None when either file is missing
+    """
+    missing = [p for p in (background, signals) if p is None or not p.exists()]
+    if missing:
+        names = ", ".join(f"{p.parent.name}/{p.name}" for p in missing if p is not None)
+        notes.append(
+            f"no validation-vs-test recall: training's validation files are "
+            f"missing ({names or 'not given'}; written by train)"
+        )
+        return None, None
+    events = _read(EventSet, background, "train")
+    _check_livetime(events, background, "rerun train with validation background")
+    scores = _read(SignalScoreSet, signals, "train")
+    snr_range = np.asarray(scores.attrs["snr_range"], dtype=np.float64).ravel()
+    if len(snr_range) != 2 or not 0 < snr_range[0] < snr_range[1]:
+        raise AnalysisInputError(
+            f"{signals}: attr snr_range = {snr_range.tolist()} (expected "
+            "[low, high] with 0 < low < high, the SNRs' uniform range)"
+        )
+    snr = np.asarray(scores.snr, dtype=np.float64)
+    stat = np.asarray(scores.detection_statistic, dtype=np.float64)
+    if not (np.isfinite(snr).all() and snr.size and (snr > 0).all()):
+        raise AnalysisInputError(
+            f"{signals}: parameters/snr must be finite and > 0 (and not empty)"
+        )
+    if np.isnan(stat).any():
+        raise AnalysisInputError(f"{signals}: parameters/detection_statistic holds NaN")
+    return events, scores
 
 
 def read_inputs(
@@ -176,4 +239,9 @@ def read_inputs(
             raise AnalysisInputError(
                 f"{paths.background}: every background event is vetoed"
             )
-    return AnalysisInputs(background, foreground, found, zero_lag, rejected, notes)
+    validation = read_validation(
+        paths.validation_background, paths.validation_signals, notes
+    )
+    return AnalysisInputs(
+        background, foreground, found, zero_lag, rejected, notes, *validation
+    )

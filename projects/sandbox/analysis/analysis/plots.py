@@ -1,8 +1,8 @@
 """The ``plots`` script: standalone HTML (Bokeh) and PNG (matplotlib) figures.
 
-Writes ``BASE_DIR/analysis/plots/{sensitive-volume,efficiency,background}.{html,png}``
-from ``sensitive-volume.hdf5`` and the background (and zero-lag) events. The
-HTML files embed Bokeh's JavaScript, so they open without a network.
+Writes ``BASE_DIR/analysis/plots/{sensitive-volume,efficiency,statistic,background}``
+``.{html,png}`` from ``sensitive-volume.hdf5`` and the background (and zero-lag)
+events. The HTML files embed Bokeh's JavaScript, so they open without a network.
 """
 
 from __future__ import annotations
@@ -14,19 +14,26 @@ from pathlib import Path
 import numpy as np
 from bokeh.embed import file_html
 from bokeh.resources import INLINE
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
 
 from aframe.ledger.far import threshold_at_far
-from aframe.utils.cli import cli
-from aframe.utils.io import ArtifactError, atomic_dir
-from analysis.figures import (
+from aframe.ledger.results import AnalysisResults, StatisticVsSnr, read_results
+from aframe.plots.figures import (
     efficiency_figure,
     sensitive_volume_figure,
+    snr_ticks,
+    statistic_band,
+    statistic_figure,
+    statistic_floor,
+    statistic_marks,
     survival_curve,
     survival_figure,
 )
+from aframe.utils.cli import cli
+from aframe.utils.io import ArtifactError, atomic_dir
 from analysis.inputs import AnalysisInputError, InferPaths, read_inputs
-from analysis.results import AnalysisResults, read_results
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +64,15 @@ def _png_sensitive_volume(results: AnalysisResults, path: Path) -> None:
     fig.savefig(path)
 
 
+def snr_axis(ax: Axes, low: float, high: float) -> None:
+    """A log network-SNR axis labelled with plain numbers (5, 10, 20, …)."""
+    ax.set_xscale("log")
+    ax.set_xlim(low, high)
+    ax.xaxis.set_major_locator(FixedLocator(snr_ticks(low, high)))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def _png_efficiency(results: AnalysisResults, path: Path) -> None:
     fig = Figure(figsize=(7, 4.2), dpi=120)
     ax = fig.subplots()
@@ -64,23 +80,66 @@ def _png_efficiency(results: AnalysisResults, path: Path) -> None:
         c = item.curve
         ok = c.counts > 0
         ax.errorbar(
-            c.snr_centres[ok],
+            c.snr_mean[ok],
             c.efficiency[ok],
-            yerr=c.error[ok],
+            yerr=c.yerr[:, ok],
             marker="o",
             markersize=3,
             capsize=2,
             label=f"FAR {item.label}",
         )
-    ax.set_xscale("log")
+    if results.efficiencies:
+        edges = results.efficiencies[0].curve.snr_edges
+        snr_axis(ax, edges[0], edges[-1])
+        level = results.efficiencies[0].curve.level
+        ax.legend(fontsize=8, loc="best", title=f"{100 * level:.0f}% Wilson")
     ax.set_ylim(-0.05, 1.05)
     ax.set_xlabel("Injected network SNR")
     ax.set_ylabel("Fraction found")
     ax.set_title("Detection efficiency vs network SNR")
-    if results.efficiencies:
-        ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
+    fig.savefig(path)
+
+
+def _png_statistic(statistic: StatisticVsSnr, path: Path) -> None:
+    fig = Figure(figsize=(8.6, 4.2), dpi=120, layout="constrained")
+    ax = fig.subplots()
+    floor = statistic_floor(statistic)
+    ok = statistic.counts > 0
+    x = statistic.snr_mean[ok]
+    q_low, q_high = statistic.quantiles
+    band_low, band_high = statistic_band(statistic)
+    ax.fill_between(
+        x,
+        band_low,
+        band_high,
+        alpha=0.25,
+        color="C0",
+        label=f"{100 * q_low:g}–{100 * q_high:g}% of injections",
+    )
+    median = statistic.median[ok]
+    ax.plot(
+        x, np.where(np.isfinite(median), median, np.nan), "o-", ms=3, label="median"
+    )
+    styles = ("-", "--", ":")
+    for i, (label, value) in enumerate(statistic_marks(statistic).items()):
+        ax.axhline(
+            value,
+            color="black" if i == 0 else f"C{i + 1}",
+            linestyle=styles[i % 3],
+            linewidth=1.2,
+            label=f"{label} ({value:.3g})",
+        )
+    edges = statistic.snr_edges
+    snr_axis(ax, edges[0], edges[-1])
+    ax.set_ylim(bottom=floor)
+    ax.set_xlabel("Injected network SNR")
+    ax.set_ylabel("Detection statistic")
+    ax.set_title("Detection statistic vs network SNR")
+    ax.grid(alpha=0.3, which="both")
+    # beside the axes, so it never covers the curve
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.savefig(path)
 
 
@@ -158,6 +217,18 @@ def plots(basedir: Path, datadir: Path) -> Path:
         _png_sensitive_volume(results, tmp / "sensitive-volume.png")
         _html(efficiency_figure(results), "Efficiency", tmp / "efficiency.html")
         _png_efficiency(results, tmp / "efficiency.png")
+        if results.statistic is not None:
+            _html(
+                statistic_figure(results.statistic),
+                "Detection statistic",
+                tmp / "statistic.html",
+            )
+            _png_statistic(results.statistic, tmp / "statistic.png")
+        else:
+            logger.warning(
+                "sensitive-volume.hdf5 has no statistic group (an older file): "
+                "no statistic figure; rerun sensitive-volume"
+            )
         _html(
             survival_figure(statistic, background.Tb, zero_lag, marks),
             "Background",

@@ -11,6 +11,7 @@ from aframe.priors import get_prior
 from aframe.utils.cli import cli
 from aframe.utils.io import ArtifactError, atomic_path
 from analysis.compute import analyse
+from analysis.glitches import loudest_near_glitches
 from analysis.inputs import AnalysisInputError, InferPaths, read_inputs
 from analysis.populations import (
     LOG_NORMAL_POPULATIONS,
@@ -33,9 +34,13 @@ def sensitive_volume(
 ) -> Path:
     """Sensitive volume vs false-alarm rate, efficiency vs SNR, run summary.
 
-    Reads ``BASE_DIR/infer/{background,foreground,zero-lag}.hdf5`` and
-    ``DATA_DIR/test/rejected-parameters.hdf5``; writes
-    ``BASE_DIR/analysis/sensitive-volume.hdf5`` and ``summary.json``.
+    Reads ``BASE_DIR/infer/{background,foreground,zero-lag}.hdf5``,
+    ``DATA_DIR/test/rejected-parameters.hdf5`` and, when present, training's
+    ``BASE_DIR/training/validation-{background,signals}.hdf5`` (validation vs
+    test recall); writes ``BASE_DIR/analysis/sensitive-volume.hdf5`` and
+    ``summary.json``. Efficiency bins are pooled from fixed SNR edges to at
+    least 25 injections each, with Wilson intervals; the SNR of 50%
+    efficiency comes with a bootstrap interval.
 
     Args:
         basedir: the experiment's directory (BASE_DIR/profile)
@@ -77,6 +82,9 @@ def sensitive_volume(
         max_far=max_far,
         efficiency_fars=rates,
         efficiency_snrs=snrs,
+    )
+    summary["loudest_background_near_glitches"] = loudest_near_glitches(
+        inputs.background, datadir / "test" / "background"
     )
     outdir = basedir / "analysis"
     results.write(outdir / "sensitive-volume.hdf5")

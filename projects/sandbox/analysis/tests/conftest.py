@@ -4,13 +4,17 @@ import shutil
 
 import pytest
 
-from analysis.synthetic import write_synthetic_experiment
+from aframe.ledger.synthetic import write_synthetic_experiment
 
 
 @pytest.fixture(scope="session")
 def experiment_template(tmp_path_factory):
     root = tmp_path_factory.mktemp("experiment")
-    return write_synthetic_experiment(root / "base", root / "data", seed=3)
+    # enough draws that the efficiency bins, pooled to ≥ 25 injections, stay
+    # narrow up to SNR ≈ 15 (the campaign is ~8% accepted)
+    return write_synthetic_experiment(
+        root / "base", root / "data", seed=3, num_injections=12_000
+    )
 
 
 @pytest.fixture

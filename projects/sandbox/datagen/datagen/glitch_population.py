@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import fft
 
+from aframe.architectures.snr import ifo_snr
+
 SINE_GAUSSIAN = 0
 BLIP = 1
 
@@ -201,17 +203,15 @@ def optimal_snr(
     sample_rate: float,
     psd: Callable[[np.ndarray], np.ndarray],
     fmin: float,
-    fmax: float | None = None,
     min_duration: float = 4.0,
 ) -> float:
-    """Optimal SNR ``sqrt(4 ∫ |h(f)|^2 / S(f) df)`` of a short waveform.
+    """Optimal SNR (``aframe.architectures.snr``) of a short waveform.
 
     Args:
         waveform: strain samples
         sample_rate: sample rate, in Hz
         psd: one-sided PSD in 1/Hz as a function of frequency in Hz
-        fmin: lowest frequency of the integral, in Hz
-        fmax: highest frequency (default: Nyquist)
+        fmin: lowest frequency counted, in Hz
         min_duration: zero-pad to at least this long for frequency resolution,
             in seconds
 
@@ -220,14 +220,14 @@ def optimal_snr(
     """
     n = max(len(waveform), int(min_duration * sample_rate))
     n = fft.next_fast_len(n, real=True)
-    dt = 1.0 / sample_rate
-    spectrum = fft.rfft(waveform, n=n) * dt
-    frequencies = fft.rfftfreq(n, dt)
-    fmax = sample_rate / 2 if fmax is None else fmax
-    band = (frequencies >= fmin) & (frequencies < fmax)
-    df = 1.0 / (n * dt)
-    integrand = np.abs(spectrum[band]) ** 2 / psd(frequencies[band])
-    return float(np.sqrt(4 * df * integrand.sum()))
+    padded = np.zeros((1, n))
+    padded[0, : len(waveform)] = waveform
+    frequencies = fft.rfftfreq(n, 1.0 / sample_rate)
+    band = frequencies >= fmin
+    # the PSD only matters where it counts; a curve may be undefined at 0 Hz
+    values = np.ones_like(frequencies)
+    values[band] = psd(frequencies[band])
+    return float(ifo_snr(padded, values[None], sample_rate, fmin)[0])
 
 
 def effective_quality(waveform: np.ndarray, sample_rate: float) -> tuple[float, float]:

@@ -11,11 +11,12 @@ continuous within a file and independent between files.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
 
 import numpy as np
 from scipy import fft
+
+from aframe.utils.seeds import job_seed
 
 
 def noise_rng(seed: int, ifo: str, t0: float, stream: int = 0) -> np.random.Generator:
@@ -34,9 +35,7 @@ def noise_rng(seed: int, ifo: str, t0: float, stream: int = 0) -> np.random.Gene
     Returns:
         a numpy Generator
     """
-    # crc32, unlike hash(), is the same in every Python process
-    entropy = [int(seed), zlib.crc32(ifo.encode()), int(t0), int(stream)]
-    return np.random.default_rng(np.random.SeedSequence(entropy))
+    return np.random.default_rng(job_seed(seed, "noise", ifo, int(t0), int(stream)))
 
 
 def simulate_noise(

@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from aframe.architectures.snr import background_psd, ifo_snr
 from aframe.deploy import JobError, job_seed, map_jobs
 from aframe.ledger.errors import LedgerError
 from aframe.ledger.injections import InjectionSet, RejectedParameterSet
@@ -58,7 +59,6 @@ from datagen.projection import (
     geocenter_delay,
     project_spectra,
 )
-from datagen.snr import snr_weights, weighted_snr, welch_psd
 from datagen.waveform_generation import polarizations_from_attrs
 from datagen.waveforms import config_key, waveform_attrs
 
@@ -150,7 +150,7 @@ def injection_times(
 def segment_psd(
     path: Path, ifos: list[str], sample_rate: float, fftlength: float
 ) -> np.ndarray:
-    """The median-Welch PSD of each ifo over a whole background file.
+    """The PSD SNRs are measured against (``aframe.architectures.snr``).
 
     Args:
         path: the background file
@@ -162,7 +162,7 @@ def segment_psd(
         (n_ifo, fftlength * sample_rate // 2 + 1) PSDs in 1/Hz
     """
     strain = read_background(path, ifos)
-    psd = welch_psd(strain, sample_rate, fftlength)
+    psd = background_psd(strain, sample_rate, fftlength)
     if not np.all(psd[:, 1:] > 0):
         raise InjectionError(f"{Path(path).name}: the strain's PSD has empty bins")
     return psd
@@ -220,7 +220,6 @@ def injection_job(
     size = int(round(attrs["duration"] * fs))
     frequencies = np.fft.rfftfreq(size, 1 / fs)
     threshold = attrs["snr_threshold"]
-    mask, weights = snr_weights(psd, fs, size, attrs["highpass"])
 
     keys = [*sample(prior, 0, 0), "injection_time", "shift", "snr"]
     keys += [f"{ifo}_snr" for ifo in ifos]
@@ -247,12 +246,10 @@ def injection_job(
             patterns = [antenna_response(ifo, *sky, when) for ifo in ifos]
             # the light travel delay is a phase: it leaves the SNR unchanged,
             # so it is applied only to the responses that are kept
-            snrs = {
-                ifo: float(
-                    weighted_snr(fp * plus_fd[mask] + fc * cross_fd[mask], weights[k])
-                )
-                for k, (ifo, (fp, fc)) in enumerate(zip(ifos, patterns))
-            }
+            undelayed = np.stack([fp * plus[0] + fc * cross[0] for fp, fc in patterns])
+            snrs = dict(
+                zip(ifos, map(float, ifo_snr(undelayed, psd, fs, attrs["highpass"])))
+            )
             network = math.sqrt(sum(s**2 for s in snrs.values()))
             target = accepted if network >= threshold else rejected
             for key, value in row.items():

@@ -1,15 +1,14 @@
 """Export a torch network and its preprocessing into a Triton model repository.
 
 ``export_network`` is the one export path: ``export-model`` calls it with the
-trained network, tests and benchmarks with networks they build. See
-``export.repository`` for the layout it writes.
+trained network, benchmarks with networks they build. It writes the network
+with hermes.quiver; the layout and the files that complete a version are the
+repository contract of ``aframe.search.repository``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
-import json
 import logging
 import shutil
 import sys
@@ -22,37 +21,27 @@ import torch
 from hermes.quiver import ModelRepository, Platform
 
 from aframe.architectures import PreprocessingConfig
-from aframe.utils.io import ArtifactError, atomic_path
-from export.repository import (
-    METADATA_FILE,
+from aframe.search.repository import (
+    INPUT_NAME,
     MODEL_NAME,
     ONNX_FILE,
-    PREPROCESSING_FILE,
-    REPORT_FILE,
+    OUTPUT_NAME,
     TENSORRT_SUFFIX,
     RepositoryError,
     is_complete,
+    mark_complete,
     version_dirs,
+    version_metadata,
+    write_version_files,
 )
+from aframe.utils.io import ArtifactError
 from export.verify import VerificationError, max_abs_difference
 
 logger = logging.getLogger(__name__)
 
-INPUT_NAME = "whitened"
-OUTPUT_NAME = "discriminator"
-
 
 class ExportError(ArtifactError):
     """Export cannot start or its result is wrong."""
-
-
-def sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _version(package: str) -> str:
@@ -71,11 +60,6 @@ def tensorrt_available() -> bool:
     except ImportError:
         return False
     return True
-
-
-def _write_json(path: Path, values: dict) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
 
 
 def remove_incomplete(repository: Path) -> None:
@@ -220,19 +204,10 @@ def export_network(
         logger.info(
             "ONNX matches torch on %d kernels: max |diff| = %.3g", len(batch), diff
         )
-        shutil.copyfile(preprocessing_path, vdir / PREPROCESSING_FILE)
         metadata = {
-            "onnx_sha256": sha256(vdir / ONNX_FILE),
-            "name": model_name,
-            "version": version,
-            "input_name": INPUT_NAME,
-            "output_name": OUTPUT_NAME,
-            "batch_size": batch_size,
-            "num_ifos": len(preprocessing.ifos),
-            "kernel_size": preprocessing.kernel_size,
-            "ifos": list(preprocessing.ifos),
-            "sample_rate": preprocessing.sample_rate,
-            "output": "logit, one per kernel",
+            **version_metadata(
+                vdir / ONNX_FILE, preprocessing, model_name, version, batch_size
+            ),
             "architecture": type(model).__name__,
             "num_parameters": int(sum(p.numel() for p in model.parameters())),
             "opset": opset,
@@ -244,7 +219,7 @@ def export_network(
             },
             **(sources or {}),
         }
-        _write_json(vdir / METADATA_FILE, metadata)
+        write_version_files(vdir, preprocessing_path, metadata)
 
         plan = None
         if tensorrt == "auto" and tensorrt_available():
@@ -263,7 +238,7 @@ def export_network(
             "passed": True,
         }
         # written last: its presence marks the version complete
-        _write_json(vdir / REPORT_FILE, report)
+        mark_complete(vdir, report)
     except BaseException:
         shutil.rmtree(vdir, ignore_errors=True)
         shutil.rmtree(

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Literal
 
 from aframe.architectures import MODEL_FILE, PREPROCESSING_FILE, load_model
+from aframe.search.repository import MODEL_NAME, sha256
 from aframe.utils.cli import cli
 from aframe.utils.io import ArtifactError
-from export.exporter import ExportError, export_network, sha256
-from export.repository import MODEL_NAME
+from export.exporter import ExportError, export_network
 from export.verify import read_saved_batch
 
 logger = logging.getLogger(__name__)

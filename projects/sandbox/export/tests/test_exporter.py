@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from aframe.architectures import Preprocessor
+from aframe.search.repository import RepositoryError, read_exported_model
 from export.exporter import ExportError, export_network, remove_incomplete
-from export.repository import RepositoryError, read_exported_model
 from export.verify import VerificationError
 
 

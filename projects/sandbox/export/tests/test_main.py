@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from aframe.architectures import PreprocessingConfig, load_model
+from aframe.search.repository import read_exported_model
 from export.exporter import ExportError
 from export.main import export_model, main
-from export.repository import read_exported_model
 
 
 def test_export_writes_the_repository(basedir, config):

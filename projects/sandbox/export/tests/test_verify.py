@@ -29,8 +29,11 @@ def test_fixed_batch_runs_any_count(tmp_path, config):
     )
     out = run_onnx(session, x, 4)
     assert out.shape == (11, 1)
-    # each kernel alone gives the same output as within any batch
-    np.testing.assert_array_equal(run_onnx(session, x[5:6], 4), out[5:6])
+    # each kernel alone gives the same output as within any batch (to the
+    # float32 rounding of a differently blocked convolution)
+    np.testing.assert_allclose(
+        run_onnx(session, x[5:6], 4), out[5:6], rtol=1e-5, atol=1e-6
+    )
     assert max_abs_difference(net, vdir / "model.onnx", x, 4) <= 1e-5
 
 

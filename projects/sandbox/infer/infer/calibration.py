@@ -1,10 +1,11 @@
 """Calibrating event times with loud injections.
 
 An event is stamped at the centre of its integrated-output peak
-(``infer.postprocess``), on the clock of the kernel ends. Where that centre sits
-relative to the merger depends on where in the kernel the network responds
-and on the integration window, so the delay is measured rather than assumed
-(reference §12.5 replaces the heuristic ``- fduration/2 - integration_length``):
+(``aframe.search.postprocess``), on the clock of the kernel ends. Where that
+centre sits relative to the merger depends on where in the kernel the network
+responds and on the integration window, so the delay is measured rather than
+assumed (reference §12.5 replaces the heuristic ``- fduration/2 -
+integration_length``):
 
 1. draw ``num_injections`` test injections (seeded) from the injection file and
    rescale each response to network SNR ``snr`` (by its recorded SNR);
@@ -40,13 +41,13 @@ import numpy as np
 
 from aframe.architectures import PreprocessingConfig, Preprocessor
 from aframe.ledger import InjectionSet
+from aframe.search.backends import Backend
+from aframe.search.postprocess import cluster, integrate, peak_centre, window_samples
+from aframe.search.repository import ExportedModel
+from aframe.search.stream import StreamGeometry, run_streams
 from aframe.utils.background import BackgroundFile
 from aframe.utils.io import atomic_path
-from export.repository import ExportedModel
-from infer.backends import Backend
 from infer.jobs import ShiftedReader
-from infer.postprocess import cluster, integrate, peak_centre, window_samples
-from infer.stream import StreamGeometry, run_streams
 
 logger = logging.getLogger(__name__)
 

@@ -29,13 +29,13 @@ import torch
 
 from aframe.architectures import PreprocessingConfig, Preprocessor
 from aframe.ledger import EventSet, InjectionSet
+from aframe.search.backends import make_backend
+from aframe.search.postprocess import find_events, find_window_events, kernel_windows
+from aframe.search.repository import read_exported_model
+from aframe.search.stream import StreamGeometry, run_streams, run_windows
 from aframe.utils.background import BackgroundError, BackgroundFile
 from aframe.utils.io import atomic_dir
 from aframe.utils.timeslides import shift_livetime
-from export.repository import read_exported_model
-from infer.backends import make_backend
-from infer.postprocess import find_events, find_window_events, kernel_windows
-from infer.stream import StreamGeometry, run_streams, run_windows
 
 logger = logging.getLogger(__name__)
 
@@ -234,14 +234,15 @@ def run_job(
 
     The background stream is the shifted data as read; the foreground stream
     is the same data plus this shift's injections, whitened with its own PSD
-    (see ``infer.stream``). Only foreground events within ``match_window`` of
-    an injection can find it, so by default (``foreground="windows"``) the
-    foreground is computed only on the kernels that decide those events
-    (``infer.postprocess.kernel_windows``): the same events there as the whole
-    injected stream (``foreground="stream"``) gives, at a fraction of the cost
-    when injections are sparse. A job without injections has foreground
-    events identical to its background events, so they are copied. Zero-lag
-    jobs (all shifts 0) run one stream, with no injections.
+    (see ``aframe.search.stream``). Only foreground events within
+    ``match_window`` of an injection can find it, so by default
+    (``foreground="windows"``) the foreground is computed only on the kernels
+    that decide those events (``aframe.search.postprocess.kernel_windows``):
+    the same events there as the whole injected stream (``foreground="stream"``)
+    gives, at a fraction of the cost when injections are sparse. A job without
+    injections has foreground events identical to its background events, so
+    they are copied. Zero-lag jobs (all shifts 0) run one stream, with no
+    injections.
 
     Args:
         key: the job's key (its result directory's name)

@@ -23,20 +23,20 @@ import numpy as np
 from aframe.architectures import PreprocessingConfig
 from aframe.deploy import JobError, map_jobs, shutdown_ray
 from aframe.ledger import InjectionSet, LedgerError
+from aframe.search.backends import make_backend
+from aframe.search.postprocess import window_samples
+from aframe.search.repository import MODEL_NAME, ExportedModel, read_exported_model
 from aframe.utils.background import list_background
 from aframe.utils.cli import cli
 from aframe.utils.io import ArtifactError, atomic_path, ensure_writable_dir
 from aframe.utils.timeslides import num_shifts_for_livetime, shift_vectors
-from export.repository import MODEL_NAME, ExportedModel, read_exported_model
 from infer.aggregate import aggregate
-from infer.backends import make_backend
 from infer.calibration import (
     calibrate_time_offset,
     calibration_settings,
     load_or_calibrate,
 )
 from infer.jobs import plan_jobs, run_job
-from infer.postprocess import window_samples
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from export.repository import ExportedModel
-from infer.backends import ServerUnavailableError
+from aframe.search.backends import ServerUnavailableError
+from aframe.search.repository import ExportedModel
 
 logger = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ import json
 import pytest
 import torch
 
+from aframe.search.backends import make_backend
 from aframe.utils.background import list_background
-from infer.backends import make_backend
 from infer.calibration import calibrate_time_offset, load_or_calibrate
 
 

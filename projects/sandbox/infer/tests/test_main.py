@@ -15,11 +15,11 @@ import torch
 
 from aframe.architectures import PreprocessingConfig, Preprocessor
 from aframe.ledger import EventSet, RecoveredInjectionSet
+from aframe.search.backends import ServerUnavailableError
+from aframe.search.postprocess import integrate
+from aframe.search.repository import RepositoryError
 from aframe.utils.background import BackgroundError
-from export.repository import RepositoryError
-from infer.backends import ServerUnavailableError
 from infer.main import InferError, main
-from infer.postprocess import integrate
 
 
 def read_all(written):

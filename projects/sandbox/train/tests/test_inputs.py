@@ -2,8 +2,11 @@ import h5py
 import numpy as np
 import pytest
 
+from aframe.architectures.snr import background_psd
 from train.inputs import (
+    Segment,
     TrainingInputError,
+    attach_reference_psds,
     load_background,
     load_glitches,
     load_waveforms,
@@ -105,3 +108,31 @@ def test_glitches_skip_gracefully_and_respect_validation(tmp_path, config, write
     wrong_rate = writers["glitches"](tmp_path / "rate.hdf5", fs=512.0)
     with pytest.raises(TrainingInputError, match="sampled at 512 Hz"):
         load_glitches(wrong_rate, config, [])
+
+
+def test_reference_psd_is_the_whole_segments_median_welch(tmp_path, config, writers):
+    directory = writers["background"](tmp_path / "bg", durations=(300, 200))
+    train, valid = load_background(directory, config, 100, 10)
+    segments = train + valid
+    attach_reference_psds(segments, config.sample_rate, fftlength=4.0)
+    freqs = np.fft.rfftfreq(1024, 1 / config.sample_rate)
+    band = (freqs >= config.highpass) & (freqs < config.sample_rate / 2)
+    for segment in segments:
+        # on the 4 s waveforms' rFFT grid, one PSD per detector
+        assert segment.psd.shape == (2, 513)
+        np.testing.assert_allclose(
+            segment.psd,
+            background_psd(segment.strain.astype(np.float64), 256.0, 4.0),
+        )
+        # tens to hundreds of median-averaged Welch segments: the true PSD,
+        # unbiased, with the scatter of a median of that many periodograms
+        ratio = segment.psd[:, band] / writers["psd"](freqs[band])
+        assert abs(float(np.median(ratio)) - 1) < 0.05
+        low, high = np.percentile(ratio, [5, 95])
+        assert 0.6 < low and high < 1.4
+    short = Segment(0.0, valid[0].strain[:, :512], "short-piece.hdf5")
+    with pytest.raises(
+        TrainingInputError,
+        match="short-piece.hdf5: the longest background piece is 2 s",
+    ):
+        attach_reference_psds([short], config.sample_rate, 4.0)

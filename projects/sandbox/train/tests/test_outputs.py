@@ -1,6 +1,8 @@
 import pytest
 
 from train.outputs import (
+    VALIDATION_BACKGROUND_FILE,
+    VALIDATION_SIGNALS_FILE,
     TrainingConfigError,
     clear,
     normalise,
@@ -37,3 +39,10 @@ def test_normalise_is_what_yaml_gives_back(tmp_path):
         "p": str(tmp_path),
         "n": None,
     }
+
+
+def test_clear_removes_the_validation_records(tmp_path):
+    for name in (VALIDATION_BACKGROUND_FILE, VALIDATION_SIGNALS_FILE):
+        (tmp_path / name).write_bytes(b"")
+    clear(tmp_path)
+    assert list(tmp_path.iterdir()) == []

@@ -22,8 +22,9 @@ def test_samples_stay_inside_one_segment_with_independent_offsets():
     sizes = [50, 30, 200]
     sampler = BackgroundSampler(ramp_segments(sizes), sample_size=20)
     assert sampler.num_positions == 31 + 11 + 181
-    x = sampler.sample(4000, generator(0, "test"))
+    x, segment = sampler.sample(4000, generator(0, "test"))
     assert x.shape == (4000, 2, 20)
+    assert segment.shape == (4000, 2) and segment.dtype == torch.int64
     # contiguous: each sample is a run of consecutive indices
     steps = x[..., 1:] - x[..., :-1]
     assert torch.all(steps == 1)
@@ -32,11 +33,16 @@ def test_samples_stay_inside_one_segment_with_independent_offsets():
     for s, e in zip(np.r_[0, ends[:-1]], ends):
         inside = (start >= s) & (start < e)
         assert torch.all(start[inside] + 20 <= e)
+    # the segment index names the segment each channel was cut from
+    owner = torch.as_tensor(np.searchsorted(ends, start.numpy(), side="right"))
+    torch.testing.assert_close(segment, owner)
     # files are chosen in proportion to their usable length
     fraction = float(((start >= 80) & (start < 280)).float().mean())
     assert abs(fraction - 181 / 223) < 0.03
-    # the detectors are not time-coincident
+    assert abs(float((segment == 2).float().mean()) - 181 / 223) < 0.03
+    # the detectors are not time-coincident, nor tied to the same segment
     assert float((start[:, 0] == start[:, 1]).float().mean()) < 0.05
+    assert float((segment[:, 0] != segment[:, 1]).float().mean()) > 0.2
 
 
 def test_glitches_land_inside_the_kernel(config):
@@ -64,9 +70,12 @@ def test_batches_depend_only_on_seed_epoch_and_index():
     batches = TrainingBatches(sampler, None, 8, 3, seed=5, epoch=lambda: epoch["value"])
     first = list(batches)
     assert [int(b["index"]) for b in first] == [0, 1, 2]
+    assert set(first[0]) == {"X", "segment", "index"}
+    assert first[0]["segment"].shape == (8, 2)
     again = list(batches)
     for a, b in zip(first, again):
         torch.testing.assert_close(a["X"], b["X"])
+        torch.testing.assert_close(a["segment"], b["segment"])
     epoch["value"] = 2
     later = list(batches)
     assert [int(b["index"]) for b in later] == [6, 7, 8]

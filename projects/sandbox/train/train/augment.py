@@ -17,9 +17,11 @@ index. Steps, for raw samples ``(B, ifo, psd_size + window_size)``:
    ``p_inject = waveform_prob / ((1 - swap_prob)(1 - mute_prob))`` makes the
    positive fraction *equal* ``waveform_prob`` (reference §12.8).
 4. Each signal is projected from a random sky position, scaled to a target SNR
-   from the curriculum against the sample's own PSD and placed in the signal
-   region. A swapped sample's second source gets the same SNR and coalescence
-   time, so only coherence tells it apart.
+   from the curriculum against the reference PSD of the background segment
+   its sample came from (``aframe.architectures.snr``: the test injections'
+   definition) and placed in the signal region. A swapped sample's second
+   source gets the same SNR and coalescence time, so only coherence tells it
+   apart.
 5. The windows are whitened with their PSDs (``Preprocessor.whiten``).
 
 Glitches (``sampling.GlitchSampler``) were already put into the raw samples by
@@ -76,6 +78,8 @@ class Augmentor(torch.nn.Module):
         waveforms: the training polarisations (cross, plus): a bank, or an
             (N, 2, T) array
         schedule: target SNRs per batch
+        reference_psd: (segments, ifo, F) the reference PSD of every training
+            background segment, which defines injected SNRs
         waveform_prob: the fraction of positive samples
         swap_prob: probability an injected sample is swapped (label 0)
         mute_prob: probability an injected sample is muted (label 0)
@@ -90,6 +94,7 @@ class Augmentor(torch.nn.Module):
         injector: SignalInjector,
         waveforms: WaveformBank | np.ndarray,
         schedule: SnrSchedule,
+        reference_psd: Tensor,
         waveform_prob: float,
         swap_prob: float,
         mute_prob: float,
@@ -104,6 +109,7 @@ class Augmentor(torch.nn.Module):
             waveforms = WaveformBank(np.asarray(waveforms, dtype=np.float32))
         self.bank = waveforms
         self.schedule = schedule
+        self.register_buffer("reference_psd", reference_psd.double(), persistent=False)
         self.inject_prob = injection_probability(waveform_prob, swap_prob, mute_prob)
         self.waveform_prob = waveform_prob
         self.swap_prob = swap_prob
@@ -112,16 +118,20 @@ class Augmentor(torch.nn.Module):
         self.reverse_prob = reverse_prob
         self.seed = seed
 
-    def forward(self, x: Tensor, step: int, rank: int = 0) -> tuple[Tensor, Tensor]:
+    def forward(
+        self, x: Tensor, segment: Tensor, step: int, rank: int = 0
+    ) -> tuple[Tensor, Tensor, Tensor]:
         """Augment one batch.
 
         Args:
             x: (B, ifo, psd_size + window_size) raw strain
+            segment: (B, ifo) int64 background segment of each channel
             step: the batch's global index (seeds the draws, sets the curriculum)
             rank: the process's rank (distinct draws per process)
 
         Returns:
-            (B, ifo, kernel_size) whitened kernels and (B, 1) float labels
+            (B, ifo, kernel_size) whitened kernels, (B, 1) float labels and
+            (B, 1) the network SNR of each positive's signal (0 for the rest)
         """
         # full precision whatever the training precision: PSDs and SNRs
         # of strain need it
@@ -129,9 +139,20 @@ class Augmentor(torch.nn.Module):
             seeded(self.seed, "augment", rank, step),
             torch.autocast(x.device.type, enabled=False),
         ):
-            return self._augment(x, step)
+            return self._augment(x, segment, step)
 
-    def _augment(self, x: Tensor, step: int) -> tuple[Tensor, Tensor]:
+    def reference(self, segment: Tensor) -> Tensor:
+        """(n, ifo, F) reference PSDs of channels from these segments.
+
+        Args:
+            segment: (n, ifo) int64 segment of each channel
+        """
+        ifo = torch.arange(segment.shape[1], device=segment.device)
+        return self.reference_psd[segment.to(self.reference_psd.device), ifo]
+
+    def _augment(
+        self, x: Tensor, segment: Tensor, step: int
+    ) -> tuple[Tensor, Tensor, Tensor]:
         config = self.preprocessor.config
         device = x.device
         batch, num_ifos = x.shape[:2]
@@ -145,6 +166,7 @@ class Augmentor(torch.nn.Module):
 
         injected = torch.rand(batch) < self.inject_prob
         labels = torch.zeros(batch)
+        snr = torch.zeros(batch)
         index = injected.nonzero()[:, 0]
         n = len(index)
         if n:
@@ -155,7 +177,7 @@ class Augmentor(torch.nn.Module):
             target = self.schedule.sample(n, step)
             positions = self.injector.draw_positions(n)
             sky = self.injector.random_sky(n)
-            psd_injected = psd[index.to(device)]
+            psd_injected = self.reference(segment[index.to(segment.device)])
             signals = self.injector.inject(
                 bank[chosen.to(device)], sky, psd_injected, target, positions
             )
@@ -179,5 +201,6 @@ class Augmentor(torch.nn.Module):
                 signals[mute.to(device), channel.to(device)] = 0
             window[index.to(device)] += signals
             labels[index] = (~swapped & ~muted).float()
+            snr[index] = target * labels[index]
         kernels = self.preprocessor.whiten(window, psd)
-        return kernels, labels[:, None].to(device)
+        return kernels, labels[:, None].to(device), snr[:, None].to(device)

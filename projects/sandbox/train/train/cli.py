@@ -27,7 +27,7 @@ from aframe.architectures import (
 )
 from aframe.utils.cli import cli
 from aframe.utils.io import ArtifactError, ensure_writable_dir
-from train.architectures import ResNet
+from train.architectures import COMMANDS, Architecture
 from train.augment import Augmentor
 from train.callbacks import MetricsTable, TimeBudget
 from train.curriculum import SnrSchedule
@@ -35,6 +35,7 @@ from train.data import DetectorData
 from train.injection import SignalInjector
 from train.inputs import (
     TrainingInputError,
+    attach_reference_psds,
     load_background,
     load_glitches,
     load_waveforms,
@@ -54,7 +55,12 @@ from train.outputs import (
     write_outputs,
 )
 from train.sampling import BackgroundSampler, GlitchSampler
-from train.validation import build_validation
+from train.validation import (
+    SearchSettings,
+    build_validation,
+    evaluate,
+    validation_results,
+)
 from train.waveforms import WaveformBank
 
 logger = logging.getLogger("train")
@@ -64,7 +70,7 @@ def train(
     background_dir: Path,
     signals: Path,
     outdir: Path,
-    architecture: ResNet,
+    architecture: Architecture,
     glitches: Path | None = None,
     ifos: list[str] = ["H1", "L1"],  # noqa: B006 (jsonargparse needs the literal)
     sample_rate: float = 2048.0,
@@ -87,17 +93,16 @@ def train(
     snr_index: float = -3.0,
     left_pad: float = 0.25,
     right_pad: float = 0.05,
+    inference_sampling_rate: float = 1.0,
+    integration_length: float = 1.0,
+    cluster_window_length: float = 8.0,
     valid_length: float = 1800.0,
     valid_livetime: float = 14400.0,
-    valid_stride: float = 0.5,
     valid_shift: float = 1.0,
     num_valid_waveforms: int = 500,
     waveform_block: int | None = 4000,
-    num_valid_views: int = 5,
-    valid_snr_range: tuple[float, float] = (4.0, 20.0),
+    valid_snr_range: tuple[float, float] = (4.0, 30.0),
     valid_loud_snr: float = 12.0,
-    valid_cluster_length: float = 4.0,
-    valid_fpr: float = 1e-3,
     max_fpr: float = 1e-3,
     valid_batch_size: int = 256,
     batch_size: int = 128,
@@ -106,6 +111,8 @@ def train(
     lr: float = 2e-3,
     lr_ramp: float = 0.1,
     weight_decay: float = 0.0,
+    margin_slope: float = 0.0,
+    margin_snr: float = 8.0,
     monitor: str = "valid_recall_per_hour",
     early_stop: int | None = None,
     max_time: float | None = 20.0,
@@ -163,21 +170,20 @@ def train(
         snr_index: power-law index of the training SNR distribution
         left_pad: least time from the kernel's start to the coalescence, s
         right_pad: least time from the coalescence to the kernel's end, s
+        inference_sampling_rate: kernels per second of the search the
+            validation imitates (infer's), Hz
+        integration_length: the search's boxcar over the outputs, s
+        cluster_window_length: the search's clustering window, s
         valid_length: latest background held out for validation, s
         valid_livetime: timeslide background livetime to validate on, s
-        valid_stride: time between validation background windows, s
-        valid_shift: timeslide step, s (a multiple of valid_stride)
+        valid_shift: timeslide step, s (a multiple of the kernel stride)
         num_valid_waveforms: last waveforms of ``signals`` held out for
             validation
         waveform_block: training waveforms in memory at once; epoch e draws
             from block e mod (blocks) of the training rows (None or 0: all)
-        num_valid_views: coalescence positions per validation signal
         valid_snr_range: validation network SNRs are uniform on [low, high]
         valid_loud_snr: SNR from which a validation signal counts as loud
-            (``valid_loud_recall_*``)
-        valid_cluster_length: background windows are max-pooled over blocks of
-            this many seconds into events, for FARs, s
-        valid_fpr: window false-positive rate of ``valid_recall_at_fpr``
+            (``valid_loud_recall_*``, weighted to a population ∝ ρ⁻⁴)
         max_fpr: max_fpr of the partial AUROC ``valid_auroc``
         valid_batch_size: kernels per validation batch
         batch_size: samples per training batch
@@ -186,9 +192,13 @@ def train(
         lr: peak learning rate (AdamW, one-cycle schedule)
         lr_ramp: fraction of the steps over which the learning rate rises
         weight_decay: AdamW weight decay
+        margin_slope: logit margin per unit of SNR above ``margin_snr`` a
+            training signal must clear (``train.model.detection_loss``; 0:
+            plain cross-entropy)
+        margin_snr: SNR from which that margin rises
         monitor: metric choosing the best checkpoint (maximised):
             valid_recall_per_hour, valid_recall_per_day, valid_loud_recall_per_hour,
-            valid_auroc, valid_recall_at_fpr, …
+            valid_loud_recall_per_day, valid_auroc
         early_stop: stop after this many epochs without improvement of
             ``monitor`` (None: never)
         max_time: training wall time budget, minutes (None or 0: none);
@@ -211,7 +221,7 @@ def train(
     config_args = {
         k: v for k, v in locals().items() if k not in ("start", "architecture")
     }
-    config_args["architecture"] = {"name": architecture.name, **architecture.kwargs()}
+    config_args["architecture"] = {"name": architecture.name, **architecture.kwargs}
     outdir = ensure_writable_dir(Path(outdir).expanduser())
     if num_threads is not None:
         torch.set_num_threads(num_threads)
@@ -246,7 +256,6 @@ def train(
             ("batch_size", batch_size),
             ("batches_per_epoch", batches_per_epoch),
             ("max_epochs", max_epochs),
-            ("num_valid_views", num_valid_views),
         ):
             if value < 1:
                 raise ValueError(f"{name} must be ≥ 1, got {value}")
@@ -260,14 +269,19 @@ def train(
             raise ValueError(
                 f"num_valid_waveforms must be ≥ 1, got {num_valid_waveforms}"
             )
-        model = build_model(architecture.name, len(ifos), **architecture.kwargs())
+        model = build_model(architecture.name, len(ifos), **architecture.kwargs)
     except (ValueError, ArchitectureError) as err:
         raise TrainingConfigError(str(err)) from err
 
     # ---- inputs, all checked before anything trains
     preprocessor = Preprocessor(preprocessing)
     sample_length = preprocessing.sample_size / sample_rate
-    min_valid_length = sample_length + valid_shift * (len(ifos) - 1) + valid_stride
+    search = SearchSettings(
+        inference_sampling_rate, integration_length, cluster_window_length
+    )
+    min_valid_length = (
+        sample_length + valid_shift * (len(ifos) - 1) + integration_length
+    )
     train_segments, valid_segments = load_background(
         Path(background_dir), preprocessing, valid_length, min_valid_length
     )
@@ -276,6 +290,11 @@ def train(
     valid_waveforms = waveforms.read(first_valid, waveforms.num_waveforms)
     exclude = [s.span(sample_rate) for s in valid_segments]
     glitch_set = load_glitches(glitches, preprocessing, exclude)
+    # signal SNRs are defined against each segment's own whole-segment PSD
+    attach_reference_psds(
+        train_segments + valid_segments, sample_rate, waveforms.duration(sample_rate)
+    )
+    reference_psd = torch.from_numpy(np.stack([s.psd for s in train_segments]))
     try:
         injector = SignalInjector(
             preprocessing, waveforms.coalescence_sample, left_pad, right_pad
@@ -285,6 +304,7 @@ def train(
             injector,
             WaveformBank(waveforms, 0, first_valid, waveform_block, batches_per_epoch),
             schedule,
+            reference_psd,
             waveform_prob,
             swap_prob,
             mute_prob,
@@ -302,11 +322,10 @@ def train(
             valid_waveforms,
             preprocessor,
             injector,
-            valid_stride,
+            search,
             valid_shift,
             valid_livetime,
             tuple(valid_snr_range),
-            num_valid_views,
             seed,
         )
     except ValueError as err:
@@ -315,7 +334,7 @@ def train(
     write_config(outdir, config_args)
     seed_everything(seed, workers=True)
     # the network's initial weights come from the seed, after every data draw
-    model = build_model(architecture.name, len(ifos), **architecture.kwargs())
+    model = build_model(architecture.name, len(ifos), **architecture.kwargs)
     module = DetectorModule(
         model,
         augmentor,
@@ -323,10 +342,11 @@ def train(
         lr=lr,
         weight_decay=weight_decay,
         lr_ramp=lr_ramp,
+        margin_slope=margin_slope,
+        margin_snr=margin_snr,
         total_steps=max_epochs * batches_per_epoch,
-        valid_cluster_length=valid_cluster_length,
+        valid_snr_range=tuple(valid_snr_range),
         valid_loud_snr=valid_loud_snr,
-        valid_fpr=valid_fpr,
         max_fpr=max_fpr,
         seed=seed,
     )
@@ -370,9 +390,14 @@ def train(
         logger.warning(
             "no best checkpoint (no completed validation); keeping the last weights"
         )
+    # the selected network's validation pass, kept for the analysis
+    validation_records = validation_results(
+        evaluate(model, validation, valid_batch_size), validation, list(ifos)
+    )
     augmentor.cpu()
     with torch.no_grad():
-        x, y = augmentor(data.training_batches(0).batch(0)["X"], 0)
+        first = data.training_batches(0).batch(0)
+        x, y, _ = augmentor(first["X"], first["segment"], 0)
     score = checkpoints.best_model_score
     metadata = {
         "monitor": monitor,
@@ -389,11 +414,12 @@ def train(
         outdir,
         model,
         architecture.name,
-        architecture.kwargs(),
+        architecture.kwargs,
         preprocessing,
         (x, y),
         config_args,
         metadata,
+        validation_records,
     )
     logger.info(
         "trained in %.0f s; best %s = %s; wrote %s",
@@ -493,7 +519,7 @@ def main(argv: list[str] | None = None) -> None:
     """The ``train`` entry point."""
     cli(
         train,
-        subcommands={"resnet": ResNet},
+        subcommands=COMMANDS,
         subcommand_dest="architecture",
         args=argv,
         script="train",

@@ -5,15 +5,12 @@
   ~ U(0, 2π). Antenna patterns come from ``ml4gw.gw.compute_antenna_responses``
   with ``ml4gw.gw.get_ifo_geometry``; the light-travel delay from the geocentre
   is a whole number of samples, truncated as ``ml4gw.gw.shift_responses`` does.
-- SNR: the network SNR of the *whole* projected waveform against the PSD of the
-  sample it goes into (resampled onto the waveform's frequency grid), above
-  ``highpass``; the response is multiplied by ``target / ρ``. This is the SNR
-  of ``ml4gw.gw.compute_network_snr`` (the test injections' convention),
-  computed without building the full-length responses: a delay does not
-  change |h̃(f)|², so each detector's power is
-  ``F×² |h̃×|² + F+² |h̃+|² + 2 F× F+ Re(h̃× h̃+*)`` from the polarisations' spectra.
-  The FFTs run in float32 on waveforms divided by their peak amplitude, the PSD
-  divided by the same scale squared (tests compare with ml4gw).
+- SNR: the network SNR of the *whole* projected waveform
+  (``aframe.architectures.snr``, the test injections' definition) against the
+  reference PSD of the background it goes into (median Welch over its whole
+  segment), never the few seconds of PSD that whiten the sample: those are
+  noisy, and ``E[1/Ŝ] > 1/S`` would make every training signal quieter than
+  its nominal SNR. The response is multiplied by ``target / ρ``.
 - Placement: the coalescence lands uniformly on a whole sample inside the
   kernel, at least ``left_pad`` s after its start and ``right_pad`` s before its
   end (the "signal region"; validation views sweep the same region). Only the
@@ -32,7 +29,7 @@ from ml4gw.gw import compute_antenna_responses, get_ifo_geometry
 from torch import Tensor
 
 from aframe.architectures import PreprocessingConfig
-from aframe.architectures.spectral import interpolate_psd
+from aframe.architectures.snr import network_snr
 
 #: polarisation order of every (n, 2, T) waveform tensor
 POLARIZATIONS = ("cross", "plus")
@@ -157,62 +154,52 @@ class SignalInjector(torch.nn.Module):
 
     # ---- SNR ------------------------------------------------------------------
     def snr(self, polarizations: Tensor, sky: Sky, psd: Tensor) -> Tensor:
-        """Network SNR of each projected signal against its own PSD.
+        """Network SNR of each projected signal (``aframe.architectures.snr``).
 
         Args:
             polarizations: (n, 2, T) waveforms (cross, plus)
             sky: their geometry
-            psd: (n, ifo, F) PSDs on a grid from 0 to Nyquist
+            psd: (n, ifo, F) the PSDs that define their loudness, on a grid
+                from 0 to Nyquist (the reference PSDs of the background they
+                go into)
 
         Returns:
             (n,) float32 network SNRs
         """
-        fs = self.config.sample_rate
-        size = polarizations.shape[-1]
-        scale = polarizations.abs().amax(dim=(1, 2), keepdim=True).float()
-        scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-        spectra = torch.fft.rfft(polarizations.float() / scale, dim=-1)
-        cross, plus = spectra[:, 0], spectra[:, 1]
-        power = torch.stack(
-            [
-                cross.real.square() + cross.imag.square(),
-                plus.real.square() + plus.imag.square(),
-                (cross * plus.conj()).real,
-            ],
-            dim=1,
-        )  # (n, 3, F_T)
-        f_cross, f_plus = sky.antenna[:, 0], sky.antenna[:, 1]  # (n, ifo)
-        weights = torch.stack(
-            [f_cross.square(), f_plus.square(), 2 * f_cross * f_plus], dim=1
+        # a delay does not change |h̃(f)|², so the undelayed projection will do
+        antenna = sky.antenna.to(polarizations.device, polarizations.dtype)
+        responses = torch.einsum("npt,npi->nit", polarizations, antenna)
+        return network_snr(
+            responses,
+            psd.to(polarizations.device),
+            self.config.sample_rate,
+            self.config.highpass,
         )
-        # (n, ifo, F_T): each detector's |rfft|² of the scaled response
-        response_power = torch.einsum("nkf,nki->nif", power, weights)
-        psd = interpolate_psd(psd.double(), size // 2 + 1)
-        scaled_psd = (psd / scale.double().square()).float()
-        if self.config.highpass is not None:
-            freqs = torch.fft.rfftfreq(size, 1 / fs, device=psd.device)
-            response_power = response_power * (freqs >= self.config.highpass)
-        # ρ² = 4 Σ |h̃|² / S df with |h̃| = |rfft| / fs and df = fs / T
-        rho2 = 4 / (fs * size) * (response_power / scaled_psd).sum(dim=(1, 2))
-        return rho2.clamp_min(0).sqrt()
 
     # ---- the window -------------------------------------------------------------
-    def responses(self, polarizations: Tensor, sky: Sky, positions: Tensor) -> Tensor:
-        """Each detector's response inside the window.
+    def responses(
+        self,
+        polarizations: Tensor,
+        sky: Sky,
+        positions: Tensor,
+        size: int | None = None,
+    ) -> Tensor:
+        """Each detector's response inside a stretch of ``size`` samples.
 
         Args:
             polarizations: (n, 2, T) waveforms (cross, plus) with the coalescence
                 at ``coalescence_sample``
             sky: their geometry
-            positions: (n,) coalescence sample in the window (int64), at the
+            positions: (n,) coalescence sample in the stretch (int64), at the
                 geocentre
+            size: samples of the stretch (default: the unwhitened window)
 
         Returns:
-            (n, ifo, window_size) strain, zero where the waveform has no samples
+            (n, ifo, size) strain, zero where the waveform has no samples
         """
-        n, _, size = polarizations.shape
+        n, _, length = polarizations.shape
         num_ifos = sky.delays.shape[1]
-        window = self.config.window_size
+        window = self.config.window_size if size is None else size
         device = polarizations.device
         # window sample j of detector i shows waveform sample c - p + j - delay_i
         start = self.coalescence_sample - positions.to(device)
@@ -221,10 +208,10 @@ class SignalInjector(torch.nn.Module):
             - sky.delays.to(device)[:, :, None]
             + torch.arange(window, device=device)
         )  # (n, ifo, W)
-        inside = (index >= 0) & (index < size)
-        index = index.clamp(0, size - 1)
+        inside = (index >= 0) & (index < length)
+        index = index.clamp(0, length - 1)
         gathered = torch.gather(
-            polarizations[:, :, None, :].expand(n, 2, num_ifos, size),
+            polarizations[:, :, None, :].expand(n, 2, num_ifos, length),
             3,
             index[:, None].expand(n, 2, num_ifos, window),
         )  # (n, pol, ifo, W)
@@ -238,19 +225,22 @@ class SignalInjector(torch.nn.Module):
         psd: Tensor,
         target: Tensor,
         positions: Tensor,
+        size: int | None = None,
     ) -> Tensor:
-        """Window responses scaled to ``target`` network SNRs against ``psd``.
+        """Responses scaled to ``target`` network SNRs against ``psd``.
 
         Args:
             polarizations: (n, 2, T) waveforms
             sky: their geometry
-            psd: (n, ifo, F) the PSDs of the samples they go into
+            psd: (n, ifo, F) the reference PSDs that define their loudness
             target: (n,) network SNRs wanted
-            positions: (n,) coalescence samples in the window
+            positions: (n,) coalescence samples in the stretch
+            size: samples of the stretch (default: the unwhitened window)
 
         Returns:
-            (n, ifo, window_size) scaled strain
+            (n, ifo, size) scaled strain
         """
         snr = self.snr(polarizations, sky, psd)
         scale = target.to(snr.device) / snr.clamp_min(1e-12)
-        return self.responses(polarizations, sky, positions) * scale[:, None, None]
+        placed = self.responses(polarizations, sky, positions, size)
+        return placed * scale[:, None, None]

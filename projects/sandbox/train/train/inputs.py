@@ -20,6 +20,7 @@ import h5py
 import numpy as np
 
 from aframe.architectures import PreprocessingConfig
+from aframe.architectures.snr import background_psd
 from aframe.ledger import GlitchSet, LedgerError, WaveformSet
 from aframe.utils.background import BackgroundError, list_background, read_background
 
@@ -38,11 +39,14 @@ class Segment:
         t0: GPS start, s
         strain: (ifo, T) float32 strain
         source: the file it came from
+        psd: (ifo, F) its reference PSD, against which signal SNRs are
+            measured (``attach_reference_psds``), or None before that
     """
 
     t0: float
     strain: np.ndarray
     source: str
+    psd: np.ndarray | None = None
 
     @property
     def num_samples(self) -> int:
@@ -140,6 +144,54 @@ def load_background(
     return train_segments, valid_segments
 
 
+def attach_reference_psds(
+    segments: list[Segment], sample_rate: float, fftlength: float
+) -> None:
+    """Give every segment its reference PSD, in place.
+
+    The PSD that defines a signal's SNR is the median-Welch PSD of the whole
+    segment with segments as long as the waveforms
+    (``aframe.architectures.snr.background_psd``), as for the test injections.
+    A piece too short for one such segment borrows the PSD of the longest
+    piece (the noise changes slowly; such pieces hold few samples).
+
+    Args:
+        segments: background segments
+        sample_rate: Hz
+        fftlength: the waveforms' duration, s
+    """
+    if not segments:
+        return
+    size = int(round(fftlength * sample_rate))
+    longest = max(segments, key=lambda s: s.num_samples)
+    if longest.num_samples < size:
+        raise TrainingInputError(
+            f"{longest.source}: the longest background piece is "
+            f"{longest.num_samples / sample_rate:g} s, shorter than the "
+            f"{fftlength:g} s waveforms whose SNRs its PSD defines"
+        )
+    fallback = None
+    for segment in segments:
+        if segment.num_samples < size:
+            if fallback is None:
+                fallback = background_psd(
+                    longest.strain.astype(np.float64), sample_rate, fftlength
+                )
+            segment.psd = fallback
+            logger.info(
+                "%s: a %.1f s piece is shorter than the %g s waveforms; it "
+                "borrows the reference PSD of %s",
+                segment.source,
+                segment.num_samples / sample_rate,
+                fftlength,
+                longest.source,
+            )
+            continue
+        segment.psd = background_psd(
+            segment.strain.astype(np.float64), sample_rate, fftlength
+        )
+
+
 @dataclass
 class WaveformFile:
     """A checked training-signal file (``WaveformSet`` layout), read in blocks.
@@ -155,6 +207,10 @@ class WaveformFile:
     num_waveforms: int
     size: int
     coalescence_sample: int
+
+    def duration(self, sample_rate: float) -> float:
+        """Seconds per waveform."""
+        return self.size / sample_rate
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """Rows ``start … stop - 1`` as (n, 2, T) float32 (cross, plus).

@@ -1,96 +1,52 @@
-"""Validation metrics: recall at a false-alarm rate from timeslide background.
+"""Validation metrics: recall at false-alarm rates, measured as the search would.
 
-Definitions (outputs are logits):
+Definitions (outputs are logits; ``train.validation`` describes the data):
 
-- **Foreground statistic** of a signal: the largest output over its views (the
-  coalescence swept across the signal region), as an event's statistic at
-  inference is the peak over the kernels the signal passes through.
-- **Background events**: within each run of contiguous timeslide windows, the
-  maximum output over non-overlapping blocks of ``cluster_length`` s (a last
-  partial block counts). A block stands for one clustered trigger of the
-  search, so the number of events above a threshold per second of livetime ``T``
-  is a false-alarm rate.
-- **Threshold at FAR f**: the statistic exceeded by at most ``k = ⌊T·f⌋``
-  events, i.e. the (k+1)-th largest event statistic (−∞ if there are no more
-  than ``k`` events). A signal is found when its statistic exceeds it. With
-  ``T < 1/f`` (k = 0) the threshold is the loudest event: the FAR is then only
-  bounded by 1/T; validate on ``valid_livetime ≥ 1/f`` for a meaningful value.
-- **recall at FAR** for all signals, and ("loud") for signals with network SNR
-  ≥ ``loud_snr``.
-- **recall at FPR**: the threshold exceeded by a fraction ``fpr`` of background
-  *windows*; **AUROC**: ``torchmetrics`` ``BinaryAUROC(max_fpr)`` (McClish
-  standardised partial AUC) over background windows and signals, computed on a
-  seeded shuffle so that ties cannot favour either class.
-- **loss**: mean binary cross-entropy over background windows (label 0) and
-  signal views (label 1).
+- **Background events**: each run of contiguous timeslide kernels is one
+  stream of the search: its outputs are integrated and clustered with
+  ``aframe.search`` (the same code inference runs), giving event statistics
+  and the run's livetime (one ``1/inference_sampling_rate`` per complete
+  integration window). ``T`` is the livetime of all runs.
+- **Threshold at FAR f**: ``aframe.ledger.far.threshold_from_statistics``,
+  the rule of the analysis: the k-th loudest event with ``k = ⌊T·f⌋``, and a
+  signal is found when its statistic reaches it (``+∞`` when ``T·f < 1``:
+  validate on ``valid_livetime ≥ 1/f`` for a meaningful value).
+- **Foreground statistic** of a signal: the largest integrated output over
+  the kernels of the inference grid around it.
+- **recall at FAR**: the fraction of validation signals (SNRs uniform on
+  ``valid_snr_range``) found. **loud recall**: the fraction found among
+  signals with network SNR ≥ ``loud_snr``, each weighted by ``ρ⁻⁴ / p(ρ)``
+  so that it estimates the recall of a population uniform in Euclidean
+  volume (``p(ρ) ∝ ρ⁻⁴``), which is what the loud test injections are: the
+  same number the analysis reports for SNR ≥ ``loud_snr``.
+- **AUROC**: ``torchmetrics`` ``BinaryAUROC(max_fpr)`` (McClish standardised
+  partial AUC) of signal statistics against background event statistics, on
+  a seeded shuffle so that ties cannot favour either class.
+- **loss**: mean binary cross-entropy over background kernels (label 0) and
+  each signal's loudest kernel (label 1).
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torchmetrics.classification import BinaryAUROC
 
-SECONDS_PER_HOUR = 3600.0
-FARS = {"per_hour": 1 / SECONDS_PER_HOUR, "per_day": 1 / (24 * SECONDS_PER_HOUR)}
+from aframe.ledger.far import seconds_per, threshold_from_statistics
+from aframe.ledger.sensitive_volume import euclidean_weights
+from train.validation import SearchSettings, background_events, signal_statistics
+
+FARS = {"per_hour": "hour", "per_day": "day"}
 
 #: metrics that grow as the network gets better: what a checkpoint may be chosen by
 MONITORS = (
     *(f"valid_{loud}recall_{name}" for loud in ("", "loud_") for name in FARS),
-    "valid_recall_at_fpr",
     "valid_auroc",
 )
-
-
-def block_maxima(outputs: Tensor, runs: Tensor, block: int) -> Tensor:
-    """Maximum output over non-overlapping blocks of each run.
-
-    Args:
-        outputs: (N,) background outputs in run order
-        runs: (R, 3) rows whose last column is the run's length
-        block: windows per block
-
-    Returns:
-        (E,) event statistics
-    """
-    events = []
-    start = 0
-    for count in runs[:, 2].tolist():
-        run = outputs[start : start + count]
-        start += count
-        pad = (-len(run)) % block
-        if pad:
-            run = torch.cat([run, run.new_full((pad,), -torch.inf)])
-        events.append(run.reshape(-1, block).amax(dim=1))
-    return torch.cat(events) if events else outputs.new_zeros(0)
-
-
-def threshold_at_far(events: Tensor, livetime: float, far: float) -> float:
-    """The statistic exceeded by at most ``⌊livetime·far⌋`` events.
-
-    Args:
-        events: (E,) event statistics
-        livetime: seconds of background
-        far: false-alarm rate, per second
-
-    Returns:
-        the threshold (−inf when there are too few events)
-    """
-    k = int(math.floor(livetime * far))
-    if k >= len(events):
-        return -math.inf
-    return float(torch.sort(events, descending=True).values[k])
-
-
-def threshold_at_fpr(background: Tensor, fpr: float) -> float:
-    """The output exceeded by at most a fraction ``fpr`` of background windows."""
-    k = int(math.floor(len(background) * fpr))
-    if k >= len(background):
-        return -math.inf
-    return float(torch.sort(background, descending=True).values[k])
 
 
 def validation_metrics(
@@ -98,69 +54,70 @@ def validation_metrics(
     runs: Tensor,
     foreground: Tensor,
     snr: Tensor,
-    stride: float,
-    cluster_length: float,
+    search: SearchSettings,
+    snr_range: tuple[float, float],
     loud_snr: float,
-    fpr: float,
     max_fpr: float,
     seed: int = 0,
 ) -> dict[str, float]:
     """All validation metrics (see the module docstring).
 
     Args:
-        background: (N,) logits of timeslide windows, in run order
-        runs: (R, 3) ``(segment, shift, length)`` rows of the windows
-        foreground: (n_signals, views) logits
+        background: (N,) logits of timeslide kernel pairs, in run order
+        runs: (R, 3) ``(segment, shift, length)`` rows of the pairs
+        foreground: (n_signals, num_kernels) logits
         snr: (n_signals,) injected network SNRs
-        stride: seconds per background window
-        cluster_length: seconds per event block
+        search: the search settings (rate, integration, clustering)
+        snr_range: [low, high] the validation SNRs were drawn uniformly on
         loud_snr: SNR from which a signal counts as loud
-        fpr: window false-positive rate for ``valid_recall_at_fpr``
         max_fpr: ``max_fpr`` of the partial AUROC
         seed: seeds the shuffle before the AUROC
 
     Returns:
         metric name → value
     """
-    background = background.double().cpu()
-    foreground = foreground.double().cpu()
-    snr = snr.cpu()
-    livetime = len(background) * stride
-    statistic = foreground.amax(dim=1)
-    block = max(1, int(round(cluster_length / stride)))
-    events = block_maxima(background, runs, block)
+    events, _, _, livetime = background_events(background, runs, search)
+    statistic = signal_statistics(foreground, search.integration_samples)
+    snr = snr.double().cpu().numpy()
     loud = snr >= loud_snr
+    weights = euclidean_weights(snr, *snr_range)
 
     metrics: dict[str, float] = {}
-    for name, far in FARS.items():
-        threshold = threshold_at_far(events, livetime, far)
-        found = statistic > threshold
-        metrics[f"valid_recall_{name}"] = float(found.double().mean())
-        metrics[f"valid_loud_recall_{name}"] = (
-            float(found[loud].double().mean()) if loud.any() else math.nan
+    for name, unit in FARS.items():
+        threshold = (
+            threshold_from_statistics(events, livetime, 1.0, unit)
+            if livetime > 0
+            else math.inf
         )
-        metrics[f"valid_threshold_{name}"] = threshold
-    metrics["valid_recall_at_fpr"] = float(
-        (statistic > threshold_at_fpr(background, fpr)).double().mean()
-    )
+        found = statistic >= threshold
+        metrics[f"valid_recall_{name}"] = float(found.mean())
+        metrics[f"valid_loud_recall_{name}"] = (
+            float(np.average(found[loud], weights=weights[loud]))
+            if loud.any()
+            else math.nan
+        )
+        metrics[f"valid_threshold_{name}"] = float(threshold)
 
-    scores = torch.cat([background, statistic]).float()
-    labels = torch.cat(
-        [torch.zeros(len(background)), torch.ones(len(statistic))]
-    ).long()
+    scores = torch.cat([torch.from_numpy(events), torch.from_numpy(statistic)]).float()
+    labels = torch.cat([torch.zeros(len(events)), torch.ones(len(statistic))]).long()
     gen = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(scores), generator=gen)
     auroc = BinaryAUROC(max_fpr=max_fpr)
     metrics["valid_auroc"] = float(auroc(scores[order], labels[order]))
 
+    loudest = foreground.double().cpu().amax(dim=1)
+    background = background.double().cpu()
     loss_bg = F.binary_cross_entropy_with_logits(
         background, torch.zeros_like(background), reduction="sum"
     )
     loss_fg = F.binary_cross_entropy_with_logits(
-        foreground, torch.ones_like(foreground), reduction="sum"
+        loudest, torch.ones_like(loudest), reduction="sum"
     )
     metrics["valid_loss"] = float(
-        (loss_bg + loss_fg) / (background.numel() + foreground.numel())
+        (loss_bg + loss_fg) / (background.numel() + loudest.numel())
     )
-    metrics["valid_livetime_h"] = livetime / SECONDS_PER_HOUR
+    metrics["valid_livetime_h"] = livetime / seconds_per("hour")
+    metrics["valid_loudest_background"] = (
+        float(events.max()) if len(events) else -math.inf
+    )
     return metrics

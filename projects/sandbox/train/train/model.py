@@ -16,9 +16,50 @@ from torch import Tensor
 
 from train.augment import Augmentor
 from train.metrics import validation_metrics
-from train.validation import ValidationData
+from train.validation import ValidationData, split_outputs
 
 _PROGRESS = ("valid_auroc", "valid_recall_per_hour")
+
+
+def detection_loss(
+    logits: Tensor,
+    labels: Tensor,
+    snr: Tensor,
+    slope: float,
+    snr0: float,
+    loudness: Tensor | None = None,
+) -> Tensor:
+    """Binary cross-entropy, plus a margin that rises with a loud signal's SNR.
+
+    Every sample is scored with plain binary cross-entropy on its logit ``z``.
+    A positive of network SNR ρ above ``snr0`` must in addition clear a margin
+    ``m = slope·(ρ - snr0)``: it adds ``softplus(m - z')``, so training keeps
+    separating loud signals instead of stopping once they are confidently
+    positive (where cross-entropy has no gradient left). ``z'`` is
+    ``loudness`` when given: the logit recomputed with the network's own part
+    held fixed, so the margin trains only the loudness term
+    (``aframe.architectures.resnet.AmplitudeTerm``) and the classifier keeps
+    the plain cross-entropy objective that decides the sensitivity at
+    threshold. Both sums are divided by the batch size.
+
+    Args:
+        logits: (B, 1) network outputs ``z``
+        labels: (B, 1) 1 for a coherent signal, else 0
+        snr: (B, 1) network SNR of each positive's signal
+        slope: margin per unit of SNR above ``snr0`` (0: plain cross-entropy)
+        snr0: SNR from which the margin rises
+        loudness: (B, 1) ``z'`` (default ``logits``)
+
+    Returns:
+        the mean loss
+    """
+    loss = F.binary_cross_entropy_with_logits(logits, labels)
+    if slope == 0:
+        return loss
+    margin = slope * (snr - snr0).clamp_min(0)
+    loud = labels * (margin > 0)
+    target = logits if loudness is None else loudness
+    return loss + (loud * F.softplus(margin - target)).sum() / len(logits)
 
 
 class DetectorModule(LightningModule):
@@ -31,10 +72,13 @@ class DetectorModule(LightningModule):
         lr: peak learning rate of the one-cycle schedule
         weight_decay: AdamW weight decay
         lr_ramp: fraction of all steps spent ramping the learning rate up
+        margin_slope: logit margin per unit of SNR above ``margin_snr`` a
+            signal must clear (``detection_loss``; 0: plain cross-entropy);
+            with a loudness term the margin trains only that term
+        margin_snr: SNR from which the margin rises
         total_steps: optimiser steps the schedule spans
-        valid_cluster_length: seconds per background event block
+        valid_snr_range: [low, high] the validation SNRs were drawn on
         valid_loud_snr: SNR from which a signal counts as loud
-        valid_fpr: window false-positive rate of ``valid_recall_at_fpr``
         max_fpr: ``max_fpr`` of the partial AUROC
         seed: the run's seed
     """
@@ -47,10 +91,11 @@ class DetectorModule(LightningModule):
         lr: float,
         weight_decay: float,
         lr_ramp: float,
+        margin_slope: float,
+        margin_snr: float,
         total_steps: int,
-        valid_cluster_length: float,
+        valid_snr_range: tuple[float, float],
         valid_loud_snr: float,
-        valid_fpr: float,
         max_fpr: float,
         seed: int,
     ) -> None:
@@ -61,10 +106,11 @@ class DetectorModule(LightningModule):
         self.lr = lr
         self.weight_decay = weight_decay
         self.lr_ramp = lr_ramp
+        self.margin_slope = margin_slope
+        self.margin_snr = margin_snr
         self.total_steps = total_steps
-        self.valid_cluster_length = valid_cluster_length
+        self.valid_snr_range = tuple(valid_snr_range)
         self.valid_loud_snr = valid_loud_snr
-        self.valid_fpr = valid_fpr
         self.max_fpr = max_fpr
         self.seed = seed
         self._outputs: list[tuple[Tensor, Tensor]] = []
@@ -76,17 +122,40 @@ class DetectorModule(LightningModule):
         if "index" not in batch:
             return batch
         with torch.no_grad():
-            x, y = self.augmentor(batch["X"], int(batch["index"]), self.global_rank)
-        return {"X": x, "y": y}
+            x, y, snr = self.augmentor(
+                batch["X"], batch["segment"], int(batch["index"]), self.global_rank
+            )
+        return {"X": x, "y": y, "snr": snr}
 
     def training_step(self, batch: dict, batch_idx: int) -> Tensor:
-        logits = self.model(batch["X"])
-        loss = F.binary_cross_entropy_with_logits(logits.float(), batch["y"])
+        logits, loudness = self._logits(batch["X"])
+        loss = detection_loss(
+            logits,
+            batch["y"],
+            batch["snr"],
+            self.margin_slope,
+            self.margin_snr,
+            loudness,
+        )
         self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True)
         self.log(
             "lr", self.optimizers().param_groups[0]["lr"], on_step=True, on_epoch=False
         )
         return loss
+
+    def _logits(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Logits, and the logits with the network's own part held fixed.
+
+        The second is None when the network has no loudness term.
+        """
+        amplitude = getattr(self.model, "amplitude", None)
+        if amplitude is None or self.margin_slope == 0:
+            return self.model(x).float(), None
+        logit, h = self.model.parts(x)
+        return (
+            amplitude(logit, h).float(),
+            amplitude(logit.detach(), h).float(),
+        )
 
     def on_validation_epoch_start(self) -> None:
         self._outputs = []
@@ -104,23 +173,19 @@ class DetectorModule(LightningModule):
         self._outputs = []
         ids, logits = self._gather(ids, logits)
         # a distributed sampler may repeat items to even out the processes
-        total = data.num_background + data.foreground.shape[0] * data.num_views
-        outputs = torch.full((total,), torch.nan, device=logits.device)
+        outputs = torch.full((data.num_items,), torch.nan, device=logits.device)
         outputs[ids] = logits
         if torch.isnan(outputs).any():
             raise RuntimeError("validation outputs are missing for some items")
-        outputs = outputs.cpu()
-        background = outputs[: data.num_background]
-        foreground = outputs[data.num_background :].reshape(-1, data.num_views)
+        background, foreground = split_outputs(outputs.cpu(), data)
         metrics = validation_metrics(
             background,
             data.runs,
             foreground,
             data.snr,
-            data.stride,
-            self.valid_cluster_length,
+            data.search,
+            self.valid_snr_range,
             self.valid_loud_snr,
-            self.valid_fpr,
             self.max_fpr,
             seed=self.seed,
         )

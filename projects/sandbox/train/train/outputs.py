@@ -3,7 +3,9 @@
 ``outdir/`` holds ``config.yaml`` (the resolved arguments, written first),
 ``checkpoints/`` (``last.ckpt`` after every epoch, ``best.ckpt`` at the best
 monitored value), ``logs/`` (Lightning's CSV logs), ``metrics.csv`` (one row
-per epoch) and, once training is done, ``preprocessing.json``, ``batch.hdf5``
+per epoch) and, once training is done, ``validation-background.hdf5`` and
+``validation-signals.hdf5`` (the selected network's validation pass:
+``EventSet`` and ``SignalScoreSet``), ``preprocessing.json``, ``batch.hdf5``
 (a whitened training batch ``X`` (B, ifo, kernel_size) and its labels ``y``
 (B, 1), from which export reads the input shape), ``model.torchscript`` (the
 best network traced on the CPU) and last ``model.pt``, whose presence marks
@@ -34,6 +36,7 @@ from aframe.architectures import (
     read_model_file,
     save_model,
 )
+from aframe.ledger import RecordSet
 from aframe.utils.io import atomic_h5, atomic_path
 
 logger = logging.getLogger(__name__)
@@ -42,6 +45,8 @@ CONFIG_FILE = "config.yaml"
 BATCH_FILE = "batch.hdf5"
 TORCHSCRIPT_FILE = "model.torchscript"
 METRICS_FILE = "metrics.csv"
+VALIDATION_BACKGROUND_FILE = "validation-background.hdf5"
+VALIDATION_SIGNALS_FILE = "validation-signals.hdf5"
 CHECKPOINT_DIR = "checkpoints"
 LOG_DIR = "logs"
 
@@ -89,6 +94,8 @@ def clear(outdir: Path) -> None:
         BATCH_FILE,
         METRICS_FILE,
         CONFIG_FILE,
+        VALIDATION_BACKGROUND_FILE,
+        VALIDATION_SIGNALS_FILE,
     ):
         (outdir / name).unlink(missing_ok=True)
     for name in (CHECKPOINT_DIR, LOG_DIR):
@@ -178,6 +185,7 @@ def write_outputs(
     batch: tuple[torch.Tensor, torch.Tensor],
     config: dict[str, Any],
     metadata: dict[str, Any],
+    validation: tuple[RecordSet, RecordSet] | None = None,
 ) -> Path:
     """Write the finished training's artifacts, ``model.pt`` last.
 
@@ -190,11 +198,17 @@ def write_outputs(
         batch: a whitened batch and its labels
         config: the resolved arguments of the run
         metadata: more to keep in ``model.pt`` (metrics, signal region, …)
+        validation: the selected network's validation background events
+            (``EventSet``) and signals (``SignalScoreSet``), or None
 
     Returns:
         the path of ``model.pt``
     """
     model = model.cpu().eval()
+    if validation is not None:
+        events, signals = validation
+        events.write(outdir / VALIDATION_BACKGROUND_FILE)
+        signals.write(outdir / VALIDATION_SIGNALS_FILE)
     preprocessing.save(outdir / PREPROCESSING_FILE)
     x, y = batch
     write_batch(outdir / BATCH_FILE, x, y, preprocessing)

@@ -52,7 +52,7 @@ class BackgroundSampler:
         """Distinct sample starts per detector."""
         return int(self.cumulative[-1])
 
-    def sample(self, batch_size: int, gen: torch.Generator) -> Tensor:
+    def sample(self, batch_size: int, gen: torch.Generator) -> tuple[Tensor, Tensor]:
         """Raw samples with an independent start per (sample, detector).
 
         Args:
@@ -60,7 +60,8 @@ class BackgroundSampler:
             gen: the generator to draw with
 
         Returns:
-            (batch_size, ifo, sample_size) float32 strain
+            (batch_size, ifo, sample_size) float32 strain and (batch_size, ifo)
+            int64 index of the segment each channel was drawn from
         """
         num_ifos = self.strain.shape[0]
         u = torch.randint(self.num_positions, (batch_size, num_ifos), generator=gen)
@@ -71,7 +72,7 @@ class BackgroundSampler:
         for i in range(num_ifos):
             # rows of a strided view: a copy per sample, no index tensor
             out[:, i] = self.strain[i].unfold(0, self.sample_size, 1)[start[:, i]]
-        return out
+        return out, segment
 
 
 class GlitchSampler:
@@ -129,9 +130,10 @@ class GlitchSampler:
 class TrainingBatches(IterableDataset):
     """Batches of raw samples; batch ``i`` of epoch ``e`` depends only on the seed.
 
-    Each batch is a dict: ``X`` (B, ifo, sample_size) raw strain and ``index``
-    (the global batch index, ``e · batches_per_epoch + i``), which seeds the
-    augmentation on the device.
+    Each batch is a dict: ``X`` (B, ifo, sample_size) raw strain, ``segment``
+    (B, ifo) the background segment of each channel (whose reference PSD
+    defines injected SNRs) and ``index`` (the global batch index, ``e ·
+    batches_per_epoch + i``), which seeds the augmentation on the device.
 
     Args:
         background: the background sampler
@@ -168,10 +170,10 @@ class TrainingBatches(IterableDataset):
     def batch(self, index: int) -> dict[str, Tensor]:
         """The batch with global index ``index``."""
         gen = generator(self.seed, "background", self.rank, index)
-        x = self.background.sample(self.batch_size, gen)
+        x, segment = self.background.sample(self.batch_size, gen)
         if self.glitches is not None:
             self.glitches.apply(x, gen)
-        return {"X": x, "index": torch.tensor(index)}
+        return {"X": x, "segment": segment, "index": torch.tensor(index)}
 
     def __iter__(self) -> Iterator[dict[str, Tensor]]:
         first = self.epoch() * self.batches_per_epoch

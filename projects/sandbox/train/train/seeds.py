@@ -9,15 +9,15 @@ workers.
 from __future__ import annotations
 
 import contextlib
-import zlib
 from collections.abc import Iterator
 
-import numpy as np
 import torch
+
+from aframe.utils.seeds import job_seed
 
 
 def derive_seed(seed: int, purpose: str, *keys: int) -> int:
-    """A 63-bit seed for one purpose and one set of integer keys.
+    """``aframe.utils.seeds.job_seed`` of ``(purpose, *keys)``.
 
     Args:
         seed: the run's seed
@@ -25,11 +25,9 @@ def derive_seed(seed: int, purpose: str, *keys: int) -> int:
         *keys: further integers (rank, batch index, ...)
 
     Returns:
-        a non-negative seed
+        a non-negative 63-bit seed
     """
-    entropy = [int(seed) & 0xFFFFFFFF, zlib.crc32(purpose.encode()), *map(int, keys)]
-    state = np.random.SeedSequence(entropy).generate_state(2, dtype=np.uint32)
-    return int((int(state[0]) << 31) ^ int(state[1])) & 0x7FFFFFFFFFFFFFFF
+    return job_seed(seed, purpose, *map(int, keys))
 
 
 def generator(seed: int, purpose: str, *keys: int) -> torch.Generator:

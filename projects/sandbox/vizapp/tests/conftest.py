@@ -1,12 +1,14 @@
 """A small, complete synthetic experiment and a running app for the vizapp tests.
 
-The experiment has everything the app reads: event ledgers from
-``analysis.synthetic``, the analysis results made from them by the real
-``sensitive-volume`` script, a 1024 s test background at 256 Hz, the test
-injections, and a tiny convolutional network exported to ONNX by the real
-``export_network``.
+The experiment has everything the app reads, written with the libraries, as
+the pipeline's steps would write it: event ledgers from
+``aframe.ledger.synthetic``, analysis results and a run summary computed from
+them with the ledger's FAR and sensitive-volume estimators, a 1024 s test
+background at 256 Hz, the test injections, and a tiny convolutional network
+written as a model repository by ``aframe.search.testing``.
 """
 
+import json
 import shutil
 import socket
 import subprocess
@@ -19,14 +21,25 @@ import numpy as np
 import pytest
 import torch
 
-from aframe.architectures import PreprocessingConfig
+from aframe.ledger import EventSet, RecoveredInjectionSet, RejectedParameterSet
+from aframe.ledger.far import far, far_grid, seconds_per, threshold_at_far
+from aframe.ledger.results import AnalysisResults, EfficiencyResult, PopulationResult
+from aframe.ledger.sensitive_volume import (
+    campaign,
+    efficiency_vs_snr,
+    sensitive_distance,
+    sensitive_volume,
+)
+from aframe.ledger.synthetic import write_synthetic_experiment
+from aframe.search.testing import preprocessing_config, write_onnx_model
 from aframe.utils.background import background_filename, write_background
-from analysis.sensitive_volume import sensitive_volume
-from analysis.synthetic import write_synthetic_experiment
-from export.exporter import export_network
 
 T0, DURATION, SAMPLE_RATE = 1_000_000_000, 1024, 256.0
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+#: volume normalisation of the synthetic population, Gpc³ (its value only
+#: scales the volumes)
+V0 = 10.0
+SNR_EDGES = np.array([4, 5, 6, 8, 10, 12, 15, 20, 30, 50, 100], dtype=float)
 
 
 class TinyNet(torch.nn.Module):
@@ -40,6 +53,73 @@ class TinyNet(torch.nn.Module):
 
     def forward(self, x):
         return self.out(torch.relu(self.conv(x)).pow(2).mean(dim=-1))
+
+
+def write_analysis(base: Path, data: Path) -> None:
+    """``analysis/sensitive-volume.hdf5`` and ``summary.json`` of the ledgers.
+
+    The injection prior's own population (equal weights), efficiencies at 1
+    per hour and 1 per day, and the summary fields the app shows.
+    """
+    background = EventSet.read(base / "infer" / "background.hdf5")
+    zero_lag = EventSet.read(base / "infer" / "zero-lag.hdf5")
+    rejected = RejectedParameterSet.read(data / "test" / "rejected-parameters.hdf5")
+    draws = campaign(
+        RecoveredInjectionSet.read(base / "infer" / "foreground.hdf5"), rejected
+    )
+    prior = str(rejected.attrs["prior"])
+    log_weight = np.zeros(len(draws))  # the injection prior itself: equal weights
+    per_year = seconds_per("year") / seconds_per("day")
+    thresholds, fars = far_grid(background, 24.0 * per_year)
+    curve = sensitive_volume(draws.statistic, log_weight, V0, thresholds)
+    rates = {"1 per hour": 24.0, "1 per day": 1.0}
+    cuts = {label: threshold_at_far(background, r, "day") for label, r in rates.items()}
+    efficiencies = [
+        EfficiencyResult(
+            label,
+            rates[label],
+            efficiency_vs_snr(draws.snr, draws.statistic, cut, SNR_EDGES),
+        )
+        for label, cut in cuts.items()
+    ]
+    AnalysisResults(
+        thresholds=thresholds,
+        fars=fars,
+        populations={
+            prior: PopulationResult(
+                prior, curve.volume, curve.error, V0, curve.effective_samples
+            )
+        },
+        efficiencies=efficiencies,
+        attrs={
+            "Tb": background.Tb,
+            "num_injections": len(draws),
+            "num_background_events": len(background),
+            "injection_prior": prior,
+            "ifos": background.ifos,
+        },
+    ).write(base / "analysis" / "sensitive-volume.hdf5")
+
+    day = sensitive_volume(draws.statistic, log_weight, V0, cuts["1 per day"])
+    efficiency = efficiencies[1].curve
+    loudest = zero_lag.parameters["detection_statistic"].max()
+    summary = {
+        "Tb": background.Tb,
+        "Tb_days": background.Tb / seconds_per("day"),
+        "num_background_events": len(background),
+        "num_injections": len(draws),
+        "num_found_at_1_per_day": int(draws.found(cuts["1 per day"]).sum()),
+        "threshold_at_1_per_day": cuts["1 per day"],
+        "far_per_day_of_loudest_zero_lag": far(background, loudest, "day"),
+        "sensitive_volume_gpc3_at_1_per_day": float(day.volume[0]),
+        "sensitive_volume_err_gpc3_at_1_per_day": float(day.error[0]),
+        "sensitive_distance_mpc_at_1_per_day": sensitive_distance(day.volume[0]),
+        "efficiency_at_snr": {f"{s:g}": efficiency.at(s) for s in (8, 12, 20)},
+        "far_for_efficiency_per_day": 1.0,
+        "snr_50_at_1_per_day": efficiency.snr_at(0.5),
+        "notes": [],
+    }
+    (base / "analysis" / "summary.json").write_text(json.dumps(summary, indent=2))
 
 
 def write_experiment(root: Path):
@@ -63,27 +143,9 @@ def write_experiment(root: Path):
         SAMPLE_RATE,
         {"source": "simulated", "psd": "white", "seed": 7},
     )
-    config = PreprocessingConfig(
-        sample_rate=SAMPLE_RATE,
-        kernel_length=1.0,
-        fduration=1.0,
-        psd_length=4.0,
-        fftlength=1.0,
-        highpass=32.0,
-    )
-    training = base / "training"
-    training.mkdir(parents=True)
-    config.save(training / "preprocessing.json")
-    batch = rng.normal(size=(8, 2, config.kernel_size)).astype(np.float32)
-    export_network(
-        TinyNet(),
-        training / "preprocessing.json",
-        batch,
-        base / "model_repo",
-        batch_size=16,
-        tensorrt="never",
-    )
-    sensitive_volume(base, data)
+    config = preprocessing_config(sample_rate=SAMPLE_RATE, fduration=1.0)
+    write_onnx_model(TinyNet(), config, base / "model_repo", batch_size=16)
+    write_analysis(base, data)
     return base, data
 
 

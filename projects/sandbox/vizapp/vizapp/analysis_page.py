@@ -20,7 +20,7 @@ from bokeh.models import (
 from bokeh.plotting import figure
 
 from aframe.ledger.far import threshold_at_far
-from analysis.figures import survival_figure
+from aframe.plots.figures import survival_figure
 from vizapp.experiment import Experiment
 from vizapp.layout import header
 

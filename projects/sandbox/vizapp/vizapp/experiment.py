@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from aframe.ledger import EventSet, LedgerError, RecoveredInjectionSet
+from aframe.ledger.results import AnalysisResults, read_results
+from aframe.search.repository import ExportedModel, RepositoryError, read_exported_model
 from aframe.utils.background import BackgroundError, BackgroundFile, list_background
 from aframe.utils.io import ArtifactError
-from analysis.results import AnalysisResults, read_results
-from export.repository import ExportedModel, RepositoryError, read_exported_model
 
 
 class MissingArtifact(Exception):

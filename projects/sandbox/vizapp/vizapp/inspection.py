@@ -3,7 +3,7 @@
 The strain comes from the test background files, each detector read at its
 own shift; a foreground event gets the test injections of its shift added
 back (``InjectionSet.inject``). The stretch goes through
-``infer.stream.run_streams``, the function inference itself uses (the
+``aframe.search.stream.run_streams``, the function inference itself uses (the
 training ``Preprocessor`` and the exported ONNX network in onnxruntime), so
 the outputs are the ones the search saw. The whitened strain and the Q-scans
 (gwpy) are for the eye: they whiten with an ASD of the displayed stretch.
@@ -21,11 +21,11 @@ from gwpy.timeseries import TimeSeries
 
 from aframe.architectures import PreprocessingConfig, Preprocessor
 from aframe.ledger import EventSet, InjectionSet, RecoveredInjectionSet
+from aframe.search.backends import LocalBackend
+from aframe.search.postprocess import integrate, window_samples
+from aframe.search.repository import ExportedModel
+from aframe.search.stream import StreamGeometry, run_streams
 from aframe.utils.background import BackgroundFile, read_background
-from export.repository import ExportedModel
-from infer.backends import LocalBackend
-from infer.postprocess import integrate, window_samples
-from infer.stream import StreamGeometry, run_streams
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from bokeh.document import Document
 from bokeh.layouts import column, row
 from bokeh.models import Div
 
-from analysis.figures import efficiency_figure, sensitive_volume_figure
+from aframe.plots.figures import efficiency_figure, sensitive_volume_figure
 from vizapp.experiment import Experiment
 from vizapp.layout import header
 from vizapp.words import explain_summary

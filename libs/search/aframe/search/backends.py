@@ -1,7 +1,7 @@
 """Where the network runs: one interface, two backends.
 
 Both run only the network, on batches of whitened kernels; the stream state
-and the whitening stay in the client (``infer.stream``).
+and the whitening stay in the client (``aframe.search.stream``).
 
 - ``local``: an onnxruntime ``InferenceSession`` in this process, on the
   exported ONNX file.
@@ -23,7 +23,7 @@ from typing import Literal, Protocol
 import numpy as np
 import onnxruntime as ort
 
-from export.repository import ExportedModel
+from aframe.search.repository import ExportedModel
 
 logger = logging.getLogger(__name__)
 

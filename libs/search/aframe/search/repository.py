@@ -1,6 +1,8 @@
-"""The layout of an exported model repository, and its reader.
+"""The exported model repository: its layout, its reader and the files that
+complete a version.
 
-``export-model`` writes a Triton model repository (hermes.quiver)::
+``export-model`` writes a Triton model repository (hermes.quiver) and
+completes each version with ``write_version_files`` and ``mark_complete``::
 
     model_repo/
       aframe/                        the network, ONNX (onnxruntime_onnx)
@@ -20,12 +22,15 @@ version that ``read_exported_model`` accepts. Triton ignores the extra JSON file
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aframe.utils.io import ArtifactError
+from aframe.architectures import PreprocessingConfig
+from aframe.utils.io import ArtifactError, atomic_path
 
 MODEL_NAME = "aframe"
 """name of the ONNX network in the repository"""
@@ -35,6 +40,12 @@ ONNX_FILE = "model.onnx"
 PREPROCESSING_FILE = "preprocessing.json"
 METADATA_FILE = "metadata.json"
 REPORT_FILE = "export-report.json"
+INPUT_NAME = "whitened"
+"""the network's input tensor: whitened kernels, (batch_size, n_ifo, kernel_size)"""
+OUTPUT_NAME = "discriminator"
+"""the network's output tensor: one logit per kernel, (batch_size, 1)"""
+METADATA_FIELDS = ("input_name", "output_name", "batch_size", "num_ifos", "kernel_size")
+"""the ``metadata.json`` fields every reader relies on"""
 
 
 class RepositoryError(ArtifactError):
@@ -124,6 +135,93 @@ def is_complete(version_dir: Path) -> bool:
     return (version_dir / REPORT_FILE).is_file()
 
 
+def sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def version_metadata(
+    onnx_path: str | Path,
+    preprocessing: PreprocessingConfig,
+    name: str,
+    version: int,
+    batch_size: int,
+) -> dict[str, Any]:
+    """The contract fields of a version's ``metadata.json``.
+
+    Args:
+        onnx_path: the version's ONNX network (hashed into ``onnx_sha256``)
+        preprocessing: the preprocessing the network was trained with
+        name: the model's name in the repository
+        version: the version number
+        batch_size: kernels per network call, fixed in the exported shapes
+
+    Returns:
+        a JSON-ready mapping; a writer adds its own provenance to it
+    """
+    return {
+        "onnx_sha256": sha256(onnx_path),
+        "name": name,
+        "version": int(version),
+        "input_name": INPUT_NAME,
+        "output_name": OUTPUT_NAME,
+        "batch_size": int(batch_size),
+        "num_ifos": len(preprocessing.ifos),
+        "kernel_size": preprocessing.kernel_size,
+        "ifos": list(preprocessing.ifos),
+        "sample_rate": preprocessing.sample_rate,
+        "output": "logit, one per kernel",
+    }
+
+
+def _write_json(path: Path, values: dict[str, Any]) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
+
+
+def write_version_files(
+    version_dir: Path, preprocessing_path: str | Path, metadata: dict[str, Any]
+) -> None:
+    """Put the preprocessing and ``metadata.json`` beside a version's network.
+
+    Args:
+        version_dir: ``repository/NAME/VERSION``, holding ``model.onnx``
+        preprocessing_path: the ``preprocessing.json`` the network was trained
+            with (copied verbatim)
+        metadata: the version's metadata (``version_metadata`` and more)
+
+    Raises:
+        RepositoryError: a field every reader relies on is missing
+    """
+    missing = [key for key in METADATA_FIELDS if key not in metadata]
+    if missing:
+        raise RepositoryError(
+            f"{version_dir / METADATA_FILE}: fields {missing} missing "
+            f"(expected {list(METADATA_FIELDS)})"
+        )
+    shutil.copyfile(preprocessing_path, version_dir / PREPROCESSING_FILE)
+    _write_json(version_dir / METADATA_FILE, metadata)
+
+
+def mark_complete(version_dir: Path, report: dict[str, Any]) -> Path:
+    """Write ``export-report.json``, last: from now on the version is complete.
+
+    Args:
+        version_dir: ``repository/NAME/VERSION``
+        report: how the export was checked (``max_abs_diff``, ...)
+
+    Returns:
+        the report's path
+    """
+    path = version_dir / REPORT_FILE
+    _write_json(path, report)
+    return path
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         with open(path) as f:
@@ -178,7 +276,7 @@ def read_exported_model(
         if not path.is_file():
             raise RepositoryError(f"{path}: missing from version {version}")
     metadata = _read_json(vdir / METADATA_FILE)
-    for key in ("input_name", "output_name", "batch_size", "num_ifos", "kernel_size"):
+    for key in METADATA_FIELDS:
         if key not in metadata:
             raise RepositoryError(f"{vdir / METADATA_FILE}: field {key!r} missing")
     return ExportedModel(

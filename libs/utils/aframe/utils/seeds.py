@@ -1,9 +1,11 @@
-"""Per-job seeds derived from a job's key.
+"""Seeds derived from keys: the one seed derivation of every stage.
 
-A job's seed depends only on the run's seed and the job's key (e.g. the
-segment start, its duration and the shift index), never on worker count or
-completion order. The key is hashed with BLAKE2b: unlike a 32-bit checksum
-such as adler32 of a short string, distinct keys do not collide in practice.
+A seed depends only on the run's seed and a key naming what it is for (e.g.
+a job's segment start, duration and shift index; ``"background"``, a rank
+and a batch index in training; ``"noise"``, a detector and a start time in
+simulation), never on worker count or completion order. The key is hashed
+with BLAKE2b: unlike a 32-bit checksum such as adler32 of a short string,
+distinct keys do not collide in practice.
 """
 
 from __future__ import annotations

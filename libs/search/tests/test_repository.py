@@ -4,7 +4,16 @@ import json
 
 import pytest
 
-from export.repository import RepositoryError, is_complete, read_exported_model
+from aframe.architectures import PreprocessingConfig
+from aframe.search.repository import (
+    RepositoryError,
+    is_complete,
+    mark_complete,
+    read_exported_model,
+    sha256,
+    version_metadata,
+    write_version_files,
+)
 
 
 def make_version(repo, version, complete=True, metadata=None):
@@ -52,3 +61,29 @@ def test_incomplete_metadata(tmp_path):
     make_version(tmp_path, 1, metadata={"input_name": "whitened"})
     with pytest.raises(RepositoryError, match="field 'output_name' missing"):
         read_exported_model(tmp_path)
+
+
+def test_a_written_version_is_complete_only_once_marked(tmp_path, config):
+    vdir = tmp_path / "repo" / "aframe" / "1"
+    vdir.mkdir(parents=True)
+    (vdir / "model.onnx").write_bytes(b"onnx")
+    config.save(tmp_path / "preprocessing.json")
+    metadata = version_metadata(vdir / "model.onnx", config, "aframe", 1, 8)
+    write_version_files(vdir, tmp_path / "preprocessing.json", metadata)
+    with pytest.raises(RepositoryError, match="no complete export"):
+        read_exported_model(tmp_path / "repo")
+    mark_complete(vdir, {"max_abs_diff": 0.0})
+    model = read_exported_model(tmp_path / "repo")
+    assert model.input_shape == (8, 2, config.kernel_size)
+    assert (model.input_name, model.output_name) == ("whitened", "discriminator")
+    assert model.ifos == ["H1", "L1"] and model.sample_rate == config.sample_rate
+    assert model.metadata["onnx_sha256"] == sha256(vdir / "model.onnx")
+    assert PreprocessingConfig.load(model.preprocessing_path) == config
+
+
+def test_metadata_without_the_contract_fields_is_refused(tmp_path, config):
+    config.save(tmp_path / "preprocessing.json")
+    with pytest.raises(RepositoryError, match="fields \\['output_name'"):
+        write_version_files(
+            tmp_path, tmp_path / "preprocessing.json", {"input_name": "whitened"}
+        )

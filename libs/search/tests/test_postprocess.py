@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from infer.postprocess import (
+from aframe.search.postprocess import (
     PostprocessError,
     cluster,
     find_events,

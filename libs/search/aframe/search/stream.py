@@ -33,8 +33,8 @@ from tqdm.auto import tqdm
 
 from aframe.architectures import Preprocessor
 from aframe.ledger import InjectionSet
-from infer.backends import Backend
-from infer.snapshotter import Snapshotter
+from aframe.search.backends import Backend
+from aframe.search.snapshotter import Snapshotter
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ import itertools
 import numpy as np
 import pytest
 
-from aframe.deploy import job_seed
+from aframe.utils.seeds import job_seed
 
 
 def test_same_key_same_seed_across_number_types():

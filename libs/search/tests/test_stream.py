@@ -4,8 +4,8 @@ import numpy as np
 import torch
 
 from aframe.architectures import Preprocessor
-from infer.backends import make_backend
-from infer.stream import StreamGeometry, run_streams
+from aframe.search.backends import make_backend
+from aframe.search.stream import StreamGeometry, run_streams
 
 
 def reference(net, preprocessor, data, stride, span):

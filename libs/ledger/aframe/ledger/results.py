@@ -7,9 +7,22 @@ Layout::
     populations/{name}/sv       (K,) sensitive volume, Gpc³
     populations/{name}/err      (K,) one-sigma Monte Carlo error, Gpc³
         attrs: v0 (Gpc³), effective_samples, description
-    efficiency/snr_edges        (B+1,) network-SNR bin edges
-    efficiency/{label}/efficiency, error, counts, found     (B,)
-        attrs: far_per_day, threshold, label
+    efficiency/snr_edges        (B+1,) network-SNR bin edges (pooled)
+    efficiency/snr_mean         (B,) geometric mean SNR of each bin's draws,
+        where its efficiency is placed (the same draws at every rate)
+    efficiency/far_{i}/efficiency, lower, upper, counts, found     (B,)
+        lower, upper: the Wilson score interval at probability ``level``
+        attrs: far_per_day, threshold, label, level
+    statistic/snr_edges         (B+1,) network-SNR bin edges (pooled)
+    statistic/snr_mean          (B,) geometric mean SNR of each bin's draws
+    statistic/counts            (B,) injections per bin
+    statistic/median, lower, upper   (B,) median and the ``quantiles`` of the
+        injections' detection statistic per bin; missed injections count as
+        -inf (so a quantile among them is -inf), NaN for an empty bin
+        attrs: quantiles ([0.05, 0.95], of lower and upper),
+               loudest_background_statistic, threshold_at_1_per_hour,
+               threshold_at_1_per_day (+inf when the background does not
+               resolve the rate)
     attrs: Tb (s), num_injections, num_background_events, injection_prior,
            ifos, far_unit ("1/year")
 
@@ -76,6 +89,38 @@ class EfficiencyResult:
 
 
 @dataclass
+class StatisticVsSnr:
+    """The injections' detection statistic in bins of injected network SNR.
+
+    Attributes:
+        snr_edges: (B+1,) bin edges
+        snr_mean: (B,) geometric mean network SNR of each bin's injections
+            (where the bin is drawn)
+        counts: (B,) injections per bin
+        lower: (B,) ``quantiles[0]`` quantile of the statistic (-inf where
+            missed injections reach it, NaN for an empty bin)
+        median: (B,) median statistic (same conventions)
+        upper: (B,) ``quantiles[1]`` quantile (same conventions)
+        quantiles: the probabilities of ``lower`` and ``upper``
+        loudest_background: the loudest background event's statistic
+        threshold_at_1_per_hour: statistic of a FAR of 1 per hour (+inf when
+            not resolved)
+        threshold_at_1_per_day: statistic of a FAR of 1 per day (likewise)
+    """
+
+    snr_edges: np.ndarray
+    snr_mean: np.ndarray
+    counts: np.ndarray
+    lower: np.ndarray
+    median: np.ndarray
+    upper: np.ndarray
+    quantiles: tuple[float, float]
+    loudest_background: float
+    threshold_at_1_per_hour: float
+    threshold_at_1_per_day: float
+
+
+@dataclass
 class AnalysisResults:
     """Everything ``sensitive-volume.hdf5`` holds.
 
@@ -85,6 +130,8 @@ class AnalysisResults:
         populations: name → result
         efficiencies: one per false-alarm rate
         attrs: Tb, num_injections, num_background_events, injection_prior, ifos
+        statistic: the detection statistic vs network SNR (None in files
+            written before it existed)
     """
 
     thresholds: np.ndarray
@@ -92,6 +139,7 @@ class AnalysisResults:
     populations: dict[str, PopulationResult]
     efficiencies: list[EfficiencyResult]
     attrs: dict[str, Any] = field(default_factory=dict)
+    statistic: StatisticVsSnr | None = None
 
     def write(self, path: str | Path) -> Path:
         """Write the results atomically.
@@ -122,17 +170,33 @@ class AnalysisResults:
             eff = f.create_group("efficiency")
             if self.efficiencies:
                 eff["snr_edges"] = self.efficiencies[0].curve.snr_edges
+                eff["snr_mean"] = self.efficiencies[0].curve.snr_mean
             for i, item in enumerate(self.efficiencies):
                 g = eff.create_group(f"far_{i}")
                 c = item.curve
                 g["efficiency"] = c.efficiency
-                g["error"] = c.error
+                g["lower"] = c.lower
+                g["upper"] = c.upper
                 g["counts"] = c.counts
                 g["found"] = c.found
                 g.attrs.update(
                     label=item.label,
                     far_per_day=item.far_per_day,
                     threshold=c.threshold,
+                    level=c.level,
+                )
+            if self.statistic is not None:
+                st = self.statistic
+                g = f.create_group("statistic")
+                for name in ("snr_edges", "snr_mean", "counts"):
+                    g[name] = getattr(st, name)
+                for name in ("lower", "median", "upper"):
+                    g[name] = getattr(st, name)
+                g.attrs.update(
+                    quantiles=list(st.quantiles),
+                    loudest_background_statistic=st.loudest_background,
+                    threshold_at_1_per_hour=st.threshold_at_1_per_hour,
+                    threshold_at_1_per_day=st.threshold_at_1_per_day,
                 )
         return path
 
@@ -173,11 +237,14 @@ def read_results(path: str | Path) -> AnalysisResults:
                 g = eff[key]
                 curve = EfficiencyCurve(
                     snr_edges=eff["snr_edges"][()],
+                    snr_mean=eff["snr_mean"][()],
                     counts=g["counts"][()],
                     found=g["found"][()],
                     efficiency=g["efficiency"][()],
-                    error=g["error"][()],
+                    lower=g["lower"][()],
+                    upper=g["upper"][()],
                     threshold=float(g.attrs["threshold"]),
+                    level=float(g.attrs["level"]),
                 )
                 efficiencies.append(
                     EfficiencyResult(
@@ -186,12 +253,29 @@ def read_results(path: str | Path) -> AnalysisResults:
                         curve=curve,
                     )
                 )
+            statistic = None
+            if "statistic" in f:
+                g = f["statistic"]
+                low, high = (float(q) for q in g.attrs["quantiles"])
+                statistic = StatisticVsSnr(
+                    snr_edges=g["snr_edges"][()],
+                    snr_mean=g["snr_mean"][()],
+                    counts=g["counts"][()],
+                    lower=g["lower"][()],
+                    median=g["median"][()],
+                    upper=g["upper"][()],
+                    quantiles=(low, high),
+                    loudest_background=float(g.attrs["loudest_background_statistic"]),
+                    threshold_at_1_per_hour=float(g.attrs["threshold_at_1_per_hour"]),
+                    threshold_at_1_per_day=float(g.attrs["threshold_at_1_per_day"]),
+                )
             return AnalysisResults(
                 thresholds=f["thresholds"][()],
                 fars=f["fars"][()],
                 populations=populations,
                 efficiencies=efficiencies,
                 attrs=attrs,
+                statistic=statistic,
             )
     except (KeyError, OSError) as err:
         raise AnalysisResultsError(

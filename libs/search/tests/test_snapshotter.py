@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from infer.snapshotter import Snapshotter
+from aframe.search.snapshotter import Snapshotter
 
 
 def test_state_and_kernel_counts():
