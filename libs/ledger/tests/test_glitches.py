@@ -83,3 +83,17 @@ def test_ledger_type_checked(tmp_path):
         LedgerError, match=r"events.hdf5: ledger_type is EventSet, expected GlitchSet"
     ):
         GlitchSet.read(other)
+
+
+def test_structure_check_of_a_glitch_file(tmp_path):
+    # every ledger type answers check_any, the check pinto runs on a step's
+    # outputs before it calls the step done
+    from aframe.ledger.recordset import LEDGER_TYPES, check_any
+
+    assert all(hasattr(kind, "check_file") for kind in LEDGER_TYPES.values())
+    path = make().write(tmp_path / "glitches.hdf5")
+    assert check_any(path) == "GlitchSet"
+    with h5py.File(path, "a") as f:
+        del f["L1/quality"]
+    with pytest.raises(LedgerError, match=r"glitches.hdf5: L1/quality missing"):
+        check_any(path)

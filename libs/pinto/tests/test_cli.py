@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -107,3 +108,59 @@ def test_module_entry_point_runs_a_pipeline(sandbox):
     assert sandbox.called() == ["make-data", "train", "analyse"]
     stamp = json.loads(sandbox.stamp("analyse").read_text())
     assert stamp["command"][1:] == ["--typeo", f"{sandbox.pyproject}:analyse"]
+
+
+def test_version(capsys):
+    try:
+        main(["--version"])
+    except SystemExit as exit:
+        assert exit.code == 0
+    assert re.fullmatch(r"pinto \S+ \(aframe-pinto\)\n", capsys.readouterr().out)
+
+
+def test_list_is_not_cut_at_80_columns_off_a_terminal(sandbox):
+    del os.environ["COLUMNS"]
+    sandbox.edit('"report:analyse"', '"report:analyse-every-result-of-the-experiment"')
+    sandbox.edit(
+        "[tool.typeo.scripts.analyse]",
+        "[tool.typeo.scripts.analyse-every-result-of-the-experiment]",
+    )
+    (sandbox.root / "bin" / "analyse").rename(
+        sandbox.root / "bin" / "analyse-every-result-of-the-experiment"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "aframe.pinto", "list"],
+        cwd=sandbox.root,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if "report:analyse" in line)
+    assert "report:analyse-every-result-of-the-experiment" in row
+    assert "not done (never run)" in row
+    assert "…" not in result.stdout
+
+
+def test_the_app_command_carries_the_profile(sandbox):
+    code, out = sandbox.run("run", "--profile", "tiny")
+    assert code == 0
+    assert (
+        f"View the results: vizapp --profile tiny --typeo {sandbox.pyproject}:vizapp"
+        in out
+    )
+
+
+def test_dotenv_paths_expand_and_the_calling_environment_wins(sandbox, tmp_path):
+    del os.environ["BASE_DIR"]
+    os.environ["HOME"] = str(tmp_path / "home")
+    (sandbox.root / ".env").write_text(
+        "PROJECT=first-run\nBASE_DIR=$HOME/aframe/results/$PROJECT\n"
+    )
+    os.environ["PROJECT"] = "my-second-run"
+    code, out = sandbox.run("run", "train")
+    assert code == 0, out
+    results = tmp_path / "home" / "aframe" / "results" / "my-second-run" / "default"
+    assert (results / ".pinto" / "train.json").exists()
+    assert not (sandbox.root / "$HOME").exists()

@@ -24,6 +24,9 @@ def test_output_reaches_terminal_and_log(tmp_path, capfd):
     text = log.read_bytes().decode()
     for expected in ("out line", "\rstep 1/3\rstep 2/3\rstep 3/3", "err line"):
         assert expected in terminal
+    # the log holds what the terminal finally showed: no progress-bar frames
+    assert "\r" not in text
+    for expected in ("out line", "\nstep 3/3\n", "err line"):
         assert expected in text
     assert text.startswith("# pinto ")
 

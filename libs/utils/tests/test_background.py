@@ -200,3 +200,13 @@ def test_injected_glitches_round_trip(tmp_path):
     for key, value in table.items():
         np.testing.assert_array_equal(got[key], value)
     assert read_injected_glitches(path, "L1")["time"].size == 0
+
+
+def test_a_folder_named_like_a_background_file_is_an_error(tmp_path):
+    make(tmp_path, t0=1000)
+    (tmp_path / "background-2000-16.hdf5").mkdir()
+    with pytest.raises(
+        BackgroundError,
+        match=r"background-2000-16.hdf5: named like a background file but not a file",
+    ):
+        list_background(tmp_path, IFOS)

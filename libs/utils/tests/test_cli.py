@@ -1,9 +1,11 @@
+import json
 import os
 from pathlib import Path
 
 import pytest
 
-from aframe.utils.cli import cli
+from aframe.utils.cli import check_arguments, cli, configure_progress, describe_main
+from aframe.utils.config import ConfigError
 
 PIPELINE = """
 [tool.typeo.base]
@@ -169,7 +171,9 @@ def test_directory_and_default_script_name(pyproject):
 
 def test_table_values_are_converted_to_their_types(pyproject):
     result = cli(write, args=["--typeo", f"{pyproject}:write"], script="write")
-    assert result["files"] == [Path("a.hdf5"), Path("b.hdf5")]
+    # relative paths of a table are taken relative to the pipeline's directory
+    root = pyproject.parent
+    assert result["files"] == [root / "a.hdf5", root / "b.hdf5"]
     assert result["window"] == (1.0, 2.0)
     assert result["verbose"] is False
 
@@ -197,12 +201,13 @@ def test_unknown_arguments_are_errors(pyproject, capsys):
     pyproject.write_text(PIPELINE.replace("window = [1, 2]", "widow = [1, 2]"))
     with pytest.raises(SystemExit):
         cli(write, args=["--typeo", f"{pyproject}:write"], script="write")
-    assert "unknown argument(s) widow" in capsys.readouterr().err
+    assert "unknown argument widow (did you mean window?)" in capsys.readouterr().err
 
     pyproject.write_text(PIPELINE.replace("layers = [3, 4, 6, 3]", "layer = 3"))
     with pytest.raises(SystemExit):
         run_fit("--typeo", f"{pyproject}:fit:resnet")
-    assert "unknown argument(s) layer of subcommand resnet" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "unknown argument layer of subcommand resnet (did you mean layers?)" in err
 
 
 def test_configuration_errors_are_one_message(pyproject, tmp_path, capsys):
@@ -251,3 +256,130 @@ def test_expected_errors_end_with_one_message(capsys):
 def test_unexpected_errors_keep_their_traceback():
     with pytest.raises(FileNotFoundError):
         cli(_fails, args=["--path", "/nowhere/x.hdf5"], script="fails")
+
+
+# ---------------------------------------------------------------- the runner's side
+def redo(outdir: Path, force: bool = False) -> dict:
+    """Redo things.
+
+    Args:
+        outdir: where they go
+        force: redo even if done
+    """
+    return {"outputs": [Path(outdir) / "a.hdf5", Path(outdir) / "b"], "force": force}
+
+
+def test_the_runner_forces_a_redo_through_the_environment(monkeypatch, tmp_path):
+    assert cli(redo, args=["--outdir", str(tmp_path)], script="redo")["force"] is False
+    monkeypatch.setenv("AFRAME_FORCE", "1")
+    assert cli(redo, args=["--outdir", str(tmp_path)], script="redo")["force"] is True
+    # a script without `force` is run as usual
+    result = cli(write, args=["--outdir", "x", "--files", "[a]"], script="write")
+    assert "force" not in result
+
+
+def test_returned_paths_are_reported_to_the_runner(monkeypatch, tmp_path):
+    report = tmp_path / "outputs.json"
+    monkeypatch.setenv("AFRAME_OUTPUTS_FILE", str(report))
+    cli(redo, args=["--outdir", str(tmp_path)], script="redo")
+    assert json.loads(report.read_text()) == [
+        str(tmp_path / "a.hdf5"),
+        str(tmp_path / "b"),
+    ]
+
+
+def main_of_fit():
+    # a console script's main, as the scripts write it
+    try:
+        cli(fit, SUBCOMMANDS, "architecture", script="fit")
+    except ValueError:
+        raise SystemExit(1) from None
+
+
+def test_describe_main_returns_the_function_without_running_it():
+    spec = describe_main(main_of_fit)
+    assert spec.function is fit
+    assert spec.subcommands == SUBCOMMANDS
+    assert spec.subcommand_dest == "architecture"
+    assert not spec.has_force
+    with pytest.raises(ConfigError, match="does not call aframe.utils.cli.cli"):
+        describe_main(lambda: None)
+
+
+def test_check_arguments_names_every_kind_of_mistake(tmp_path):
+    spec = describe_main(main_of_fit)
+    good = {"outdir": "/x", "sample_rate": 1024, "ifos": ["H1"]}
+    check_arguments(spec, good, {"layers": [1]}, "resnet", "fit")
+    for table, sub, subcommand, message in (
+        ({**good, "epohcs": 3}, {"layers": [1]}, "resnet", "unknown argument epohcs"),
+        ({**good, "epochs": "ten"}, {"layers": [1]}, "resnet", 'key "epochs"'),
+        (good, {"layer": [1]}, "resnet", "layer of subcommand resnet"),
+        (good, {}, "vit", "unknown subcommand vit"),
+        ({"sample_rate": 1}, {"layers": [1]}, "resnet", "outdir"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            check_arguments(spec, table, sub, subcommand, "fit")
+
+
+def test_version_of_every_script(capsys):
+    with pytest.raises(SystemExit) as exit:
+        cli(redo, args=["--version"], script="redo")
+    assert exit.value.code == 0
+    assert capsys.readouterr().out.startswith("redo (")
+
+
+def test_help_shows_types_as_written(capsys):
+    with pytest.raises(SystemExit):
+        cli(fit, SUBCOMMANDS, "architecture", args=["-h"], script="fit")
+    text = capsys.readouterr().out
+    assert "<class" not in text
+    assert "type: Path" in text
+    assert "type: list[str] | None" in text
+    assert "-v, --verbose" in text and "-q, --quiet" in text
+
+
+def test_verbosity_options(tmp_path):
+    import logging
+
+    cli(redo, args=["--outdir", str(tmp_path), "-q"], script="redo")
+    assert logging.getLogger().level == logging.WARNING
+    cli(redo, args=["--outdir", str(tmp_path), "-vv"], script="redo")
+    assert logging.getLogger().level == logging.DEBUG
+    cli(redo, args=["--outdir", str(tmp_path)], script="redo")
+    assert logging.getLogger().level == logging.INFO
+
+
+def test_the_profile_option_picks_the_table(pyproject):
+    pyproject.write_text(
+        PIPELINE + "\n[tool.typeo.profiles.tiny.scripts.fit]\nepochs = 1\n"
+    )
+    assert run_fit("--typeo", f"{pyproject}:fit:resnet")["epochs"] == 3
+    result = run_fit("--profile", "tiny", "--typeo", f"{pyproject}:fit:resnet")
+    assert result["epochs"] == 1
+
+
+def test_progress_bars_only_on_a_terminal(monkeypatch):
+    import tqdm.std
+
+    saved = tqdm.std.tqdm.__dict__["__init__"]
+    try:
+        monkeypatch.setenv("AFRAME_PROGRESS", "1")
+        configure_progress()
+        assert not tqdm.std.tqdm(range(3)).disable
+        monkeypatch.setenv("AFRAME_PROGRESS", "0")
+        configure_progress()
+        assert tqdm.std.tqdm(range(3)).disable
+        assert os.environ["TQDM_DISABLE"] == "1"
+    finally:
+        tqdm.std.tqdm.__init__ = saved
+        os.environ.pop("TQDM_DISABLE", None)
+
+
+def test_an_unresolvable_path_in_a_table_is_an_error():
+    spec = describe_main(main_of_fit)
+    table = {"outdir": "$HOME/results", "sample_rate": 1024}
+    with pytest.raises(ConfigError, match="'\\$HOME/results' is not a resolvable path"):
+        check_arguments(spec, table, {"layers": [1]}, "resnet", "fit")
+    table = {"outdir": "~no-such-user-here/x"}
+    with pytest.raises(ConfigError, match="no such user's home"):
+        check_arguments(spec, table, {"layers": [1]}, "resnet", "fit")

@@ -134,7 +134,8 @@ def test_dotenv_beside_the_pyproject(pyproject, tmp_path):
     assert config["scripts"]["generate"]["channel"] == "FROM-ENVIRONMENT"
     assert config["base"]["datadir"] == f"{tmp_path}/home/from-dotenv/tiny"
     assert config["profile"] == "tiny"
-    assert os.environ["BASE_DIR"] == DEFAULT_ENVIRONMENT["BASE_DIR"]
+    # the documented default, made absolute
+    assert os.environ["BASE_DIR"] == f"{tmp_path}/home/aframe/results"
 
 
 def test_profiles_override_only_what_they_list(pyproject):
@@ -200,3 +201,103 @@ def test_bad_files_are_named(tmp_path):
     empty.write_text("[project]\nname = 'x'\n")
     with pytest.raises(ConfigError, match=r"no \[tool.typeo\] table"):
         read_typeo(empty)
+
+
+# ---------------------------------------------------------------- .env expansion
+def test_dotenv_expands_variables_and_the_calling_environment_wins(pyproject, tmp_path):
+    (pyproject.parent / ".env").write_text(
+        "PROJECT=first-run\n"
+        "BASE_DIR=$HOME/aframe/results/$PROJECT\n"
+        "DATA_DIR=${HOME}/aframe/data/${PROJECT}-${SUFFIX:-x}\n"
+        "LITERAL='$HOME/not-expanded'\n"
+    )
+    os.environ["PROJECT"] = "my-second-run"
+    values = load_env(pyproject)
+    home = tmp_path / "home"
+    assert values["BASE_DIR"] == f"{home}/aframe/results/my-second-run"
+    assert os.environ["BASE_DIR"] == f"{home}/aframe/results/my-second-run"
+    assert values["DATA_DIR"] == f"{home}/aframe/data/my-second-run-x"
+    assert values["LITERAL"] == "$HOME/not-expanded"
+    # the calling environment's own value is kept
+    assert os.environ["PROJECT"] == "my-second-run"
+
+
+def test_dotenv_references_earlier_lines_when_the_environment_lacks_them(pyproject):
+    (pyproject.parent / ".env").write_text(
+        "PROJECT=first-run\nBASE_DIR=/results/$PROJECT\n"
+    )
+    os.environ.pop("PROJECT", None)
+    load_env(pyproject)
+    assert os.environ["BASE_DIR"] == "/results/first-run"
+
+
+def test_a_bad_dotenv_line_is_named(pyproject):
+    (pyproject.parent / ".env").write_text("GOOD=1\nthis is not an assignment\n")
+    with pytest.raises(ConfigError, match=r"\.env:2: not a NAME=value line"):
+        load_env(pyproject)
+
+
+def test_relative_directories_resolve_against_the_pipeline(pyproject, tmp_path):
+    os.environ["DATA_DIR"] = "reldata"
+    config = read_typeo(pyproject)
+    expected = pyproject.parent / "reldata" / "default"
+    assert config["base"]["datadir"] == str(expected)
+    # the same from any working directory
+    cwd = os.getcwd()
+    try:
+        os.chdir(tmp_path)
+        assert read_typeo(pyproject)["base"]["datadir"] == str(expected)
+    finally:
+        os.chdir(cwd)
+
+
+# ---------------------------------------------------------------- strict tables
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (
+            "[tool.typeo.profiles.tiny.scripts.trian]\nepochs = 1\n",
+            r"profiles.tiny.scripts.trian: unknown script table "
+            r"\(did you mean train\?\)",
+        ),
+        (
+            "[tool.typeo.profiles.tiny.base]\nsampel_rate = 1\n",
+            r"profiles.tiny.base.sampel_rate: unknown base key "
+            r"\(did you mean sample_rate\?\)",
+        ),
+        (
+            "[tool.typeo.base]\nkernal_length = 2.0\n",
+            r"tool.typeo.base.kernal_length: not referenced by any table "
+            r".*\(did you mean kernel_length\?\)",
+        ),
+        (
+            "[tool.typeo.scirpts.fit]\nx = 1\n",
+            r"tool.typeo.scirpts: unknown table \(did you mean scripts\?\)",
+        ),
+        (
+            "[tool.typeo.profiles.tiny.scripts.train.commands.resnt]\nx = 1\n",
+            r"commands.resnt: unknown subcommand table \(did you mean resnet\?\)",
+        ),
+        (
+            "[tool.typeo.profiles.tiny.sripts.train]\nepochs = 1\n",
+            r"profiles.tiny.sripts: unknown table",
+        ),
+    ],
+)
+def test_typos_in_table_names_fail(pyproject, extra, message):
+    text = PIPELINE
+    if extra.startswith("[tool.typeo.base]"):
+        # a second key in the existing base table
+        text = text.replace(
+            "[tool.typeo.base]\n", "[tool.typeo.base]\nkernal_length = 2.0\n"
+        )
+    elif "profiles.tiny.base" in extra:
+        text = text.replace(
+            "[tool.typeo.profiles.tiny.base]\n",
+            "[tool.typeo.profiles.tiny.base]\nsampel_rate = 1\n",
+        )
+    else:
+        text += "\n" + extra
+    pyproject.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        read_typeo(pyproject)

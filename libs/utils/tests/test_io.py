@@ -11,8 +11,10 @@ from aframe.utils.io import (
     atomic_dir,
     atomic_h5,
     atomic_path,
+    checkpoint_problem,
     ensure_writable_dir,
     open_h5,
+    resumable_checkpoint,
 )
 
 
@@ -137,3 +139,35 @@ def test_open_h5_names_missing_and_corrupt_files(tmp_path):
         f["x"] = [1, 2]
     with open_h5(good) as f:
         assert list(f["x"][:]) == [1, 2]
+
+
+def test_a_truncated_checkpoint_is_never_resumed_from(tmp_path, caplog):
+    torch = pytest.importorskip("torch")
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    last.parent.mkdir()
+    torch.save({"state_dict": {"w": torch.arange(1000.0)}, "epoch": 3}, last)
+    assert checkpoint_problem(last) is None
+    assert resumable_checkpoint(last) == last
+    # cut short as a full disk leaves it
+    data = last.read_bytes()
+    last.write_bytes(data[: len(data) // 2])
+    with pytest.raises(RuntimeError):
+        torch.load(last, weights_only=True)
+    assert "not a complete checkpoint" in checkpoint_problem(last)
+    assert resumable_checkpoint(last) is None
+    assert not last.exists()
+    assert len(list(last.parent.glob("last.ckpt.corrupt-*"))) == 1
+    assert "not resuming from it" in caplog.text
+    assert resumable_checkpoint(last) is None  # nothing there now
+
+
+def test_a_checkpoint_with_a_corrupt_record_is_found(tmp_path):
+    torch = pytest.importorskip("torch")
+    last = tmp_path / "last.ckpt"
+    torch.save({"w": torch.ones(4096)}, last)
+    data = bytearray(last.read_bytes())
+    # flip bytes inside the tensor's record, keeping the archive's length
+    middle = len(data) // 2
+    data[middle : middle + 16] = bytes(16)
+    last.write_bytes(bytes(data))
+    assert checkpoint_problem(last) is not None

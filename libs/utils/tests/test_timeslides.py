@@ -112,3 +112,13 @@ def test_shift_vectors():
     np.testing.assert_array_equal(three, [[0, 1, 2], [0, 2, 4]])
     assert shift_vectors(0, 1.0).shape == (0, 2)
     assert shift_vectors(0, 1.0, zero_lag=True).shape == (1, 2)
+
+
+def test_one_burn_in_for_every_stage():
+    from aframe.utils.timeslides import burn_in
+
+    # PSD, then a whitening window (kernel + filter), then a full boxcar
+    assert burn_in(8.0, 1.5, 1.0, 1.0) == 11.5
+    assert burn_in(8.0, 1.5, 1.0, 0.0) == 10.5
+    with pytest.raises(ValueError, match="integration_length must not be negative"):
+        burn_in(8.0, 1.5, 1.0, -1.0)

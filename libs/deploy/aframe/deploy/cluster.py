@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
-from aframe.utils.offline import disable_network_features
+from aframe.utils.offline import disable_network_features, loopback_http_proxy
 
 logger = logging.getLogger(__name__)
 
@@ -19,9 +19,10 @@ def init_ray(
 ) -> None:
     """Start a local Ray cluster, or connect to an existing one; idempotent.
 
-    A local cluster is bound to 127.0.0.1 with no dashboard and no usage
-    reporting. When Ray is already initialised in this process nothing
-    changes (the running cluster keeps its size).
+    A local cluster is bound to 127.0.0.1 with no dashboard, no usage
+    reporting and no cloud-metadata probe (``aframe.utils.offline``). When
+    Ray is already initialised in this process nothing changes (the running
+    cluster keeps its size).
 
     Args:
         address: an existing cluster (``"auto"``, ``"host:port"`` or
@@ -48,14 +49,17 @@ def init_ray(
     _keep_on_loopback()
     num_cpus = int(num_cpus or os.cpu_count() or 1)
     logger.info("starting a local Ray cluster with %d CPUs", num_cpus)
-    ray.init(
-        num_cpus=num_cpus,
-        object_store_memory=object_store_memory,
-        include_dashboard=False,
-        log_to_driver=False,
-        configure_logging=False,
-        _node_ip_address=LOCAL_HOST,
-    )
+    # the cluster's processes inherit this environment: its dashboard's cloud
+    # metadata probe goes to a closed local port (aframe.utils.offline)
+    with loopback_http_proxy():
+        ray.init(
+            num_cpus=num_cpus,
+            object_store_memory=object_store_memory,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+            _node_ip_address=LOCAL_HOST,
+        )
 
 
 def _keep_on_loopback() -> None:

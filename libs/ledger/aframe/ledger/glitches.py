@@ -182,5 +182,21 @@ class GlitchSet:
         attrs.pop("ifos", None)
         return cls(glitches, attrs, source=name)
 
+    @classmethod
+    def check_file(cls, path: str | Path, values: bool = False) -> None:
+        """Check that ``path`` is a readable, consistent glitch file.
+
+        Glitch files are small, so the check reads and validates them whole.
+
+        Args:
+            path: the HDF5 file
+            values: accepted for the ledger's common interface; the snippets
+                are always read
+
+        Raises:
+            LedgerError: a missing, foreign or malformed file, naming it
+        """
+        cls.read(path)
+
 
 LEDGER_TYPES[GlitchSet.__name__] = GlitchSet

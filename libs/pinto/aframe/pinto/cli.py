@@ -2,27 +2,34 @@
 
 ```
 pinto run [STEP ...] [--force] [--isolated] [--profile NAME] [--dry-run]
-pinto list [--profile NAME]
+pinto list [--profile NAME] [--isolated]
 pinto build PROJECT [PROJECT ...]
+pinto --version
 ```
 
 Run from a pipeline directory (e.g. ``projects/sandbox``), or pass
 ``--pipeline PATH``. Exit status: 0 on success, 1 when a step or a build
-failed, 2 for a configuration that cannot run, 130 when interrupted.
+failed, 2 for a configuration that cannot run, 3 when another run holds the
+pipeline's folders, 130 when interrupted. Problems are one line each
+(``pinto: error: ...``), never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import shutil
 import sys
 from collections.abc import Sequence
 
 from rich.console import Console
 
 from aframe.pinto.environment import BuildError, build
+from aframe.pinto.lock import LockError
 from aframe.pinto.pipeline import PintoError, Pipeline
 from aframe.pinto.runner import list_steps, run
-from aframe.utils.config import PROFILE_VARIABLE
+from aframe.utils.config import PROFILE_VARIABLE, ConfigError
+from aframe.utils.io import ArtifactError
 from aframe.utils.logging import configure_logging
 from aframe.utils.offline import disable_network_features
 
@@ -47,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Run a pipeline's steps in order, each with its arguments "
         "from the pipeline's [tool.typeo] tables.",
     )
+    parser.add_argument("--version", action="version", version=version())
     commands = parser.add_subparsers(dest="command", required=True)
 
     run_parser = commands.add_parser(
@@ -76,10 +84,15 @@ def _parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="show what would run, run nothing"
     )
 
-    commands.add_parser(
+    list_parser = commands.add_parser(
         "list",
         parents=[common, profile],
-        help="list the steps and whether each is done",
+        help="list the steps, whether each is done and why not",
+    )
+    list_parser.add_argument(
+        "--isolated",
+        action="store_true",
+        help="check arguments in each project's own environment",
     )
 
     build_parser = commands.add_parser(
@@ -91,6 +104,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     build_parser.add_argument("projects", nargs="+", metavar="PROJECT")
     return parser
+
+
+def version() -> str:
+    """``pinto X.Y.Z (aframe-pinto)``."""
+    try:
+        number = importlib.metadata.version("aframe-pinto")
+    except importlib.metadata.PackageNotFoundError:
+        number = "unknown"
+    return f"pinto {number} (aframe-pinto)"
+
+
+def _console() -> Console:
+    # off a terminal (a pipe, a log) rich would cut tables at 80 columns
+    interactive = sys.stdout.isatty()
+    width = None if interactive else max(shutil.get_terminal_size().columns, 200)
+    return Console(highlight=False, width=width)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -105,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging()
     disable_network_features()
-    console = Console(highlight=False)
+    console = _console()
     try:
         # the steps get the profile as AFRAME_PROFILE (child_environment)
         pipeline = Pipeline.load(args.pipeline, getattr(args, "profile", None))
@@ -119,8 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 console=console,
             )
         if args.command == "list":
-            list_steps(pipeline, console)
-            return 0
+            return list_steps(pipeline, console, isolated=args.isolated)
         for project in args.projects:
             console.print(f"building {project}", style="bold", highlight=False)
             venv = build(pipeline, project)
@@ -130,10 +158,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 markup=False,
             )
         return 0
-    except PintoError as err:
+    except LockError as err:
+        print(f"pinto: error: {err}", file=sys.stderr)
+        return 3
+    except (PintoError, ConfigError) as err:
         for line in str(err).splitlines():
             print(f"pinto: error: {line}", file=sys.stderr)
         return 1 if isinstance(err, BuildError) else 2
+    except (ArtifactError, OSError) as err:
+        # a full disk or an unwritable folder while writing pinto's own records
+        reason = getattr(err, "strerror", None) or err
+        where = getattr(err, "filename", None)
+        print(f"pinto: error: {where + ': ' if where else ''}{reason}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("pinto: interrupted", file=sys.stderr)
         return 130

@@ -21,6 +21,7 @@ import tomllib
 from pathlib import Path
 
 from aframe.pinto.pipeline import PintoError, Pipeline, Step
+from aframe.utils.offline import OFFLINE_ENVIRONMENT
 
 logger = logging.getLogger(__name__)
 
@@ -96,12 +97,16 @@ def child_environment(bin_dir: Path, profile: str) -> dict[str, str]:
 
     Returns:
         a copy of ``os.environ`` (which holds ``.env``) with these settings
+        and the switches that keep libraries off the network
+        (``aframe.utils.offline``)
     """
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(bin_dir), env.get("PATH", "")])
     env["AFRAME_PROFILE"] = profile
     # so a step's output reaches the terminal and log as it is written
     env["PYTHONUNBUFFERED"] = "1"
+    # before any library loads: onnxruntime reads its telemetry switch then
+    env.update(OFFLINE_ENVIRONMENT)
     venv = bin_dir.parent
     if (venv / "pyvenv.cfg").exists():
         env["VIRTUAL_ENV"] = str(venv)

@@ -1,4 +1,11 @@
-"""Run one step: stream its output to the terminal and write all of it to a log."""
+"""Run one step: stream its output to the terminal and write all of it to a log.
+
+The terminal gets the output byte for byte (progress bars animate); the log
+gets it as a terminal would finally show it: a line redrawn with carriage
+returns keeps only its last state, so logs hold no progress-bar frames. A log
+that cannot be written (a full disk) never stops the step: the step goes on
+on the terminal and the problem is reported in one line.
+"""
 
 from __future__ import annotations
 
@@ -27,12 +34,78 @@ class StepResult:
         started: start time, ISO 8601 UTC
         finished: end time, ISO 8601 UTC
         wall_seconds: elapsed time, in seconds
+        log_error: why the log is incomplete (e.g. the disk is full), or None
     """
 
     exit_code: int
     started: str
     finished: str
     wall_seconds: float
+    log_error: str | None = None
+
+
+class LogWriter:
+    """A step's log: final line states only, and never an exception.
+
+    Args:
+        path: the log file, replaced
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.error: str | None = None
+        self.pending = b""
+        self.file = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.file = open(path, "wb")
+        except OSError as err:
+            self._failed(err)
+
+    def _failed(self, err: OSError) -> None:
+        if self.error is None:
+            self.error = f"log {self.path} is incomplete: {err.strerror or err}"
+        if self.file is not None:
+            with contextlib.suppress(OSError):
+                self.file.close()
+            self.file = None
+
+    def _write(self, data: bytes) -> None:
+        if self.file is None or not data:
+            return
+        try:
+            self.file.write(data)
+            self.file.flush()
+        except OSError as err:
+            self._failed(err)
+
+    def write(self, chunk: bytes) -> None:
+        """Add output; complete lines go to the file in their final state."""
+        data = self.pending + chunk
+        *lines, self.pending = data.split(b"\n")
+        self._write(b"".join(_final(line) + b"\n" for line in lines))
+        # a bar redrawn for hours must not grow without bound: keep its
+        # latest frame only
+        head, sep, _ = self.pending.rstrip(b"\r").rpartition(b"\r")
+        if sep:
+            self.pending = self.pending[len(head) + 1 :]
+
+    def close(self) -> None:
+        """Write what is left and close the file."""
+        if self.pending:
+            self._write(_final(self.pending) + b"\n")
+            self.pending = b""
+        if self.file is not None:
+            try:
+                self.file.close()
+            except OSError as err:
+                self._failed(err)
+            self.file = None
+
+
+def _final(line: bytes) -> bytes:
+    # what a terminal shows of a line redrawn with carriage returns
+    return line.rstrip(b"\r").rsplit(b"\r", 1)[-1]
 
 
 def _now() -> str:
@@ -92,14 +165,13 @@ def run_step(
     Returns:
         how the process ended
     """
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     write = _terminal_writer()
     with contextlib.suppress(OSError, ValueError):
         sys.stdout.flush()
     started, t0 = _now(), time.monotonic()
-    with open(log_path, "wb") as log:
-        log.write(f"# pinto {started}: {' '.join(command)}  (in {cwd})\n".encode())
-        log.flush()
+    log = LogWriter(log_path)
+    log.write(f"# pinto {started}: {' '.join(command)}  (in {cwd})\n".encode())
+    try:
         process = subprocess.Popen(
             command,
             cwd=cwd,
@@ -114,7 +186,6 @@ def run_step(
             fd = process.stdout.fileno()
             while chunk := os.read(fd, 65536):
                 log.write(chunk)
-                log.flush()
                 write(chunk)
             exit_code = process.wait()
         except KeyboardInterrupt:
@@ -124,7 +195,11 @@ def run_step(
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
             process.stdout.close()
-    return StepResult(exit_code, started, _now(), time.monotonic() - t0)
+    finally:
+        log.close()
+    return StepResult(
+        exit_code, started, _now(), time.monotonic() - t0, log_error=log.error
+    )
 
 
 def _interrupt_on_sigterm():

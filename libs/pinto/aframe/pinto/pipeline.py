@@ -7,11 +7,20 @@ A pipeline directory (e.g. ``projects/sandbox``) holds a ``pyproject.toml`` with
 steps = ["datagen:generate-background", "train:train:resnet", ...]
 bin_dir = "..."       # optional: where the step executables are (see environment)
 min_free_gib = 1.0    # optional: free space required under basedir and datadir
+
+[tool.pinto.needs]    # optional: the steps each step reads (default: all earlier)
+train = ["generate-background", "generate-waveforms"]
 ```
 
 and one directory per project named in the steps. Each step is
-``project:script[:subcommand]``; it runs ``script --typeo
-<pyproject>:script[:subcommand]`` in the project's directory.
+``project:script[:subcommand]`` (names of letters, digits, ``_``, ``.`` and
+``-``); it runs ``script --typeo <pyproject>:script[:subcommand]`` in the
+project's directory.
+
+A step whose table names only DATA_DIR paths (datagen) writes reusable input
+data: its stamp lives in ``<datadir>/.pinto`` so that every experiment using
+that data folder sees it done; every other step's stamp lives in
+``<basedir>/.pinto``.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +39,18 @@ from aframe.utils.config import ConfigError, read_typeo
 
 class PintoError(ValueError):
     """A pipeline that cannot be run as configured."""
+
+
+# a project directory, console script or subcommand: never a path
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def _check_name(spec: str, part: str, what: str) -> None:
+    if not _NAME.fullmatch(part) or ".." in part:
+        raise PintoError(
+            f"step {spec!r}: {what} {part!r} must be a name of letters, digits, "
+            "'_', '.' and '-' (not a path)"
+        )
 
 
 @dataclass(frozen=True)
@@ -69,6 +91,8 @@ class Step:
             )
         project, script = parts[0], parts[1]
         subcommand = parts[2] if len(parts) == 3 else None
+        for part, what in zip(parts, ("project", "script", "subcommand")):
+            _check_name(spec, part, what)
         return cls(spec, project, script, subcommand, key or script)
 
     def matches(self, name: str) -> bool:
@@ -167,7 +191,9 @@ class Pipeline:
             raise PintoError(
                 f"{self.pyproject}: neither base.{key} nor {variable} is set"
             )
-        return Path(str(value)).expanduser().absolute()
+        path = Path(str(value)).expanduser()
+        # relative to the pipeline, never to where pinto was started
+        return path if path.is_absolute() else self.root / path
 
     @property
     def basedir(self) -> Path:
@@ -195,7 +221,15 @@ class Pipeline:
 
     def stamp_path(self, step: Step) -> Path:
         """The stamp file of ``step``."""
-        return self.stamp_dir / f"{step.key}.json"
+        return self.stamp_dir_of(step) / f"{step.key}.json"
+
+    def attempt_path(self, step: Step) -> Path:
+        """The record of ``step``'s unfinished run."""
+        return self.stamp_dir_of(step) / f"{step.key}.attempt.json"
+
+    def outputs_path(self, step: Step) -> Path:
+        """Where ``step`` reports the outputs its function returned."""
+        return self.stamp_dir_of(step) / f".{step.key}.outputs.json"
 
     def project_dir(self, step: Step) -> Path:
         """The directory a step runs in: its project's, beside the pyproject."""
@@ -254,10 +288,10 @@ class Pipeline:
         return {"arguments": arguments, "subcommand": sub}
 
     def step_hash(self, step: Step) -> str:
-        """A hash of everything that decides a step's outputs.
+        """A hash of the step's resolved arguments (and of its profile).
 
-        The step's resolved arguments, the profile, and the hash of the step
-        before it, so a change upstream makes every later step stale too.
+        What the step reads from other steps enters its provenance through
+        their identities (``aframe.pinto.stamps``), not through this hash.
 
         Args:
             step: the step
@@ -267,21 +301,87 @@ class Pipeline:
         """
         if step.key in self._hashes:
             return self._hashes[step.key]
-        upstream = None
-        for previous in self.steps:
-            if previous == step:
-                break
-            upstream = previous
-        content = {
-            "step": step.spec,
-            "profile": self.profile,
-            **self.arguments(step),
-            "upstream": self.step_hash(upstream) if upstream else None,
-        }
+        content = {"step": step.spec, "profile": self.profile, **self.arguments(step)}
         text = json.dumps(content, sort_keys=True, default=str)
         digest = hashlib.sha256(text.encode()).hexdigest()
         self._hashes[step.key] = digest
         return digest
+
+    def needs(self, step: Step) -> list[Step]:
+        """The steps whose outputs ``step`` reads.
+
+        ``[tool.pinto.needs]`` lists them per step (by key, script or spec);
+        a step it does not list reads every earlier step.
+
+        Args:
+            step: the step
+
+        Returns:
+            earlier steps, in pipeline order
+        """
+        table = self.settings.get("needs", {}) or {}
+        if not isinstance(table, dict):
+            raise PintoError(f"{self.pyproject}: [tool.pinto] needs must be a table")
+        earlier = self.earlier_steps(step)
+        entry = next(
+            (v for k, v in table.items() if step.matches(k) or k == step.key), None
+        )
+        if entry is None:
+            return earlier
+        if not isinstance(entry, list):
+            raise PintoError(
+                f"{self.pyproject}: [tool.pinto.needs] {step.key} must be a list "
+                "of step names"
+            )
+        chosen = []
+        for name in entry:
+            found = [s for s in earlier if s.matches(str(name)) or s.key == name]
+            if not found:
+                raise PintoError(
+                    f"{self.pyproject}: [tool.pinto.needs] {step.key}: {name!r} is "
+                    f"not a step before it (earlier steps: "
+                    f"{', '.join(s.key for s in earlier) or 'none'})"
+                )
+            chosen += found
+        return [s for s in earlier if s in chosen]
+
+    def check_needs(self) -> None:
+        """Check every ``[tool.pinto.needs]`` entry names a step and earlier ones."""
+        table = self.settings.get("needs", {}) or {}
+        if not isinstance(table, dict):
+            raise PintoError(f"{self.pyproject}: [tool.pinto] needs must be a table")
+        for key in table:
+            if not any(s.matches(key) or s.key == key for s in self.steps):
+                raise PintoError(
+                    f"{self.pyproject}: [tool.pinto.needs] {key}: not a step "
+                    f"({', '.join(s.key for s in self.steps)})"
+                )
+        for step in self.steps:
+            self.needs(step)
+
+    def writes_data(self, step: Step) -> bool:
+        """Whether a step's table names DATA_DIR paths and no BASE_DIR path."""
+        datadir, basedir = str(self.datadir), str(self.basedir)
+
+        def strings(value: Any) -> list[str]:
+            if isinstance(value, dict):
+                return [s for v in value.values() for s in strings(v)]
+            if isinstance(value, list):
+                return [s for v in value for s in strings(v)]
+            return [str(value)] if isinstance(value, str | Path) else []
+
+        def under(text: str, root: str) -> bool:
+            return text == root or text.startswith(root.rstrip("/") + "/")
+
+        values = strings(self.arguments(step))
+        if any(under(v, basedir) for v in values):
+            return False
+        return any(under(v, datadir) for v in values)
+
+    def stamp_dir_of(self, step: Step) -> Path:
+        """Where ``step``'s stamp lives: datadir for data steps, else basedir."""
+        root = self.datadir if self.writes_data(step) else self.basedir
+        return root / ".pinto"
 
     def later_steps(self, step: Step) -> list[Step]:
         """The steps after ``step`` in pipeline order."""

@@ -1,37 +1,62 @@
 """``pinto run``: the steps in order, skipping those already done.
 
-For each selected step, in pipeline order:
+Before anything runs, every step's table is checked against its script's
+signature (``aframe.pinto.checks``), and the run takes the locks of BASE_DIR
+and DATA_DIR (``aframe.pinto.lock``). Then, for each selected step, in
+pipeline order:
 
-1. If its stamp (``<basedir>/.pinto/<script>.json``) matches the hash of its
-   current resolved arguments (and of the steps before it), it is skipped,
+1. It is skipped when done (``aframe.pinto.stamps.assess``: its arguments,
+   the identities of the steps it reads and its outputs all match its stamp),
    unless ``force``.
-2. Otherwise its stamp and every later step's stamp are removed, and
-   ``<script> --typeo <pyproject>:<script>[:<subcommand>]`` runs in
+2. Otherwise ``<script> --typeo <pyproject>:<script>[:<subcommand>]`` runs in
    ``<pipeline>/<project>``; its output goes to the terminal and to
-   ``<basedir>/logs/<script>.log``.
-3. Exit 0 writes the stamp. Anything else stops the run with the step's name,
-   its log and the log's last lines.
+   ``<basedir>/logs/<script>.log``. When the step is stale (its arguments,
+   inputs or outputs changed) or forced, it runs with ``AFRAME_FORCE=1``, which
+   the shared CLI turns into ``force=True``: the script redoes its outputs
+   instead of trusting what it finds. A step that was never run, or whose
+   same run was interrupted, continues from what it finds.
+3. Exit 0 writes the stamp, with the outputs the step's function returned.
+   Anything else stops the run with the step's name, its log and the log's
+   last lines. The steps that read a rerun step are stale from then on.
 """
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from uuid import uuid4
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from aframe.pinto.checks import check_configuration
 from aframe.pinto.environment import child_environment, executable
 from aframe.pinto.execute import log_tail, run_step
+from aframe.pinto.lock import describe, holder_of, run_locks
 from aframe.pinto.pipeline import PintoError, Pipeline, Step
-from aframe.pinto.stamps import is_done, read_stamp, remove_stamps, write_stamp
+from aframe.pinto.stamps import (
+    STAMP_VERSION,
+    StepState,
+    assess,
+    check_outputs,
+    fingerprint,
+    identity,
+    read_outputs,
+    read_stamp,
+    remove_stamps,
+    write_stamp,
+)
 from aframe.pinto.summary import (
     StepStatus,
     format_seconds,
     print_report,
     steps_table,
 )
+from aframe.utils.cli import FORCE_VARIABLE, OUTPUTS_VARIABLE, PROGRESS_VARIABLE
 from aframe.utils.io import ArtifactError, ensure_writable_dir
 
 TAIL_LINES = 20
@@ -63,18 +88,48 @@ def check_directories(pipeline: Pipeline) -> None:
                 f"{label}: {err} (choose another with {variable} in the "
                 f"environment or {pipeline.root / '.env'})"
             ) from err
-    for path in (pipeline.stamp_dir, pipeline.log_dir):
+    for path in (pipeline.stamp_dir, pipeline.datadir / ".pinto", pipeline.log_dir):
         try:
             ensure_writable_dir(path)
         except ArtifactError as err:
             raise PintoError(str(err)) from err
 
 
+def assess_steps(pipeline: Pipeline) -> dict[str, StepState]:
+    """Every step's state, in pipeline order (a step's inputs come first).
+
+    Args:
+        pipeline: the pipeline
+
+    Returns:
+        step key → state
+    """
+    states: dict[str, StepState] = {}
+    for step in pipeline.steps:
+        inputs = {
+            s.key: states[s.key].identity if s.key in states else None
+            for s in pipeline.needs(step)
+        }
+        try:
+            step_hash = pipeline.step_hash(step)
+        except PintoError as err:
+            states[step.key] = StepState(False, str(err), "", None, None, True)
+            continue
+        states[step.key] = assess(
+            read_stamp(pipeline.stamp_path(step)),
+            read_stamp(pipeline.attempt_path(step)),
+            step_hash,
+            inputs,
+        )
+    return states
+
+
 def plan(pipeline: Pipeline, steps: list[Step], isolated: bool = False) -> list[Plan]:
     """Resolve every selected step's command and whether it is done.
 
     Every problem that would stop a step from starting (no typeo table, no
-    executable) is found here, before anything runs.
+    executable, an argument its script does not take or of the wrong type)
+    is found here, before anything runs.
 
     Args:
         pipeline: the pipeline
@@ -85,9 +140,10 @@ def plan(pipeline: Pipeline, steps: list[Step], isolated: bool = False) -> list[
         one plan per step
     """
     plans, problems = [], []
+    pipeline.check_needs()
     for step in steps:
         try:
-            step_hash = pipeline.step_hash(step)
+            pipeline.step_hash(step)
             exe = executable(pipeline, step, isolated)
             if not pipeline.project_dir(step).is_dir():
                 raise PintoError(
@@ -97,28 +153,64 @@ def plan(pipeline: Pipeline, steps: list[Step], isolated: bool = False) -> list[
         except PintoError as err:
             problems.append(str(err))
             continue
-        command = [str(exe), "--typeo", pipeline.typeo_spec(step)]
-        done = is_done(read_stamp(pipeline.stamp_path(step)), step_hash)
-        plans.append(Plan(step, command, done))
+        plans.append(
+            Plan(step, [str(exe), "--typeo", pipeline.typeo_spec(step)], False)
+        )
     if problems:
-        # a step without a table also breaks the hash of every later step
         raise PintoError("\n".join(dict.fromkeys(problems)))
+    states = assess_steps(pipeline)
+    for item in plans:
+        item.done = states[item.step.key].done
     return plans
 
 
+def check_arguments(
+    pipeline: Pipeline, isolated: bool, say, steps: list[Step] | None = None
+) -> None:
+    """Check every step's table against its script; raise on any problem."""
+    result = check_configuration(pipeline, steps or pipeline.steps, isolated)
+    if result.problems:
+        raise PintoError("\n".join(result.problems))
+    if result.unchecked:
+        say(
+            "note: arguments not checked before running: "
+            + "; ".join(result.unchecked),
+            "dim",
+        )
+
+
 def step_done(pipeline: Pipeline, step: Step) -> bool:
-    """Whether a step's stamp matches its current arguments."""
+    """Whether a step is done (``aframe.pinto.stamps.assess``)."""
     try:
-        step_hash = pipeline.step_hash(step)
+        return assess_steps(pipeline)[step.key].done
     except PintoError:
         return False
-    return is_done(read_stamp(pipeline.stamp_path(step)), step_hash)
 
 
 def _stamp_wall(pipeline: Pipeline, step: Step) -> float | None:
     stamp = read_stamp(pipeline.stamp_path(step)) or {}
     wall = stamp.get("wall_seconds")
     return float(wall) if isinstance(wall, int | float) else None
+
+
+def _readers(pipeline: Pipeline, step: Step) -> list[Step]:
+    # every later step that reads `step`, directly or through another
+    readers: list[Step] = []
+    for later in pipeline.later_steps(step):
+        if any(s == step or s in readers for s in pipeline.needs(later)):
+            readers.append(later)
+    return readers
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _progress_setting() -> str:
+    try:
+        return "1" if sys.stdout.isatty() else "0"
+    except (AttributeError, ValueError):
+        return "0"
 
 
 def run(
@@ -135,7 +227,7 @@ def run(
         pipeline: the pipeline
         names: the steps to run (script, project:script or the spec); all
             when empty
-        force: rerun the selected steps even when done
+        force: rerun the selected steps even when done, redoing their outputs
         isolated: run each step from its project's own environment
         dry_run: only show what would run
         console: where pinto's own messages go
@@ -150,11 +242,13 @@ def run(
 
     selected = pipeline.select(names)
     plans = plan(pipeline, selected, isolated)
+    check_arguments(pipeline, isolated, say)
     say(
         f"pipeline {pipeline.pyproject}  profile {pipeline.profile}  "
-        f"basedir {pipeline.basedir}",
+        f"basedir {pipeline.basedir}  datadir {pipeline.datadir}",
         "bold",
     )
+    states = assess_steps(pipeline)
     if force:
         redone = [p.step.spec for p in plans if p.done]
         say(
@@ -166,8 +260,8 @@ def run(
     for item in plans:
         missing = [
             s.spec
-            for s in pipeline.earlier_steps(item.step)
-            if s not in selected and not step_done(pipeline, s)
+            for s in pipeline.needs(item.step)
+            if s not in selected and not states[s.key].done
         ]
         if missing:
             say(
@@ -178,32 +272,60 @@ def run(
             break
     if dry_run:
         for i, item in enumerate(plans, 1):
-            state = "done, would skip" if item.done and not force else "would run"
-            say(f"[{i}/{len(plans)}] {item.step.spec}: {state}")
+            state = states[item.step.key]
+            if item.done and not force:
+                what = "done, would skip"
+            else:
+                why = "forced" if force else state.reason
+                redo = force or state.redo
+                what = f"would run ({why}{'; redoing its outputs' if redo else ''})"
+            say(f"[{i}/{len(plans)}] {item.step.spec}: {what}")
             say(f"    {' '.join(item.command)}  (in {pipeline.project_dir(item.step)})")
         return 0
 
     check_directories(pipeline)
+    with run_locks(
+        [
+            (f"BASE_DIR/{pipeline.profile}", pipeline.basedir),
+            (f"DATA_DIR/{pipeline.profile}", pipeline.datadir),
+        ]
+    ):
+        return _run_locked(pipeline, plans, force, console, say)
+
+
+def _run_locked(pipeline, plans, force, console, say) -> int:
     results = {item.step.key: StepStatus(item.step, "not run") for item in plans}
     failed: tuple[Plan, int] | None = None
     for i, item in enumerate(plans, 1):
         step, status = item.step, results[item.step.key]
         header = f"[{i}/{len(plans)}] {step.spec}"
-        # an earlier step that ran in this loop removed this one's stamp
-        item.done = step_done(pipeline, step)
-        if item.done and not force:
+        # an earlier step that ran in this loop may have made this one stale
+        state = assess_steps(pipeline)[step.key]
+        if state.done and not force:
             status.status = "skipped (done)"
             status.wall_seconds = _stamp_wall(pipeline, step)
             say(f"{header}: skipped (done)", "cyan")
             continue
-        reason = "forced" if item.done else _why(pipeline, step)
-        say(f"{header} ({reason})", "bold green")
-        # the outputs this step reads may change: later steps must run again
-        stale = [pipeline.stamp_path(s) for s in [step, *pipeline.later_steps(step)]]
-        dropped = [p.stem for p in remove_stamps(stale) if p.stem != step.key]
-        if dropped:
-            say(f"    later steps will run again: {', '.join(dropped)}", "yellow")
+        redo = force or state.redo
+        reason = "forced" if force and state.done else state.reason
+        if force and not state.done:
+            reason = f"forced; {state.reason}"
+        say(
+            f"{header} ({reason}{'; redoing its outputs' if redo else ''})",
+            "bold green",
+        )
+        attempt = {"provenance": state.provenance, "redo": redo, "started": _now()}
+        write_stamp(pipeline.attempt_path(step), attempt)
+        remove_stamps([pipeline.stamp_path(step)])
         env = child_environment(Path(item.command[0]).parent, pipeline.profile)
+        outputs_file = pipeline.outputs_path(step)
+        outputs_file.unlink(missing_ok=True)
+        env[OUTPUTS_VARIABLE] = str(outputs_file)
+        env[PROGRESS_VARIABLE] = _progress_setting()
+        if redo:
+            env[FORCE_VARIABLE] = "1"
+        else:
+            env.pop(FORCE_VARIABLE, None)
         log = pipeline.log_path(step)
         try:
             result = run_step(item.command, pipeline.project_dir(step), env, log)
@@ -215,16 +337,36 @@ def run(
                 "red",
             )
             return 130
+        if result.log_error:
+            say(f"warning: {result.log_error}", "yellow")
         status.wall_seconds = result.wall_seconds
         if result.exit_code != 0:
             status.status = f"failed (exit {result.exit_code})"
             failed = (item, result.exit_code)
             break
+        outputs = read_outputs(outputs_file)
+        prints = fingerprint(outputs) if outputs is not None else None
+        problem = check_outputs(prints) if prints is not None else None
+        if problem is not None:
+            # never stamp as done what the next run would call damaged: the
+            # steps after it would record it as missing and rerun forever
+            say(f"{header} exited 0 but its {problem}", "bold red")
+            status.status = "failed (outputs)"
+            failed = (item, 1)
+            break
+        # a step that does not report its outputs is a new thing each run
+        made = prints if prints is not None else {"run": [result.started, uuid4().hex]}
         write_stamp(
             pipeline.stamp_path(step),
             {
+                "version": STAMP_VERSION,
                 "step": step.spec,
                 "hash": pipeline.step_hash(step),
+                "inputs": _inputs(pipeline, step),
+                "provenance": state.provenance,
+                "outputs": prints,
+                "identity": identity(state.provenance, made),
+                "redone": redo,
                 "profile": pipeline.profile,
                 "command": item.command,
                 "cwd": str(pipeline.project_dir(step)),
@@ -235,8 +377,16 @@ def run(
                 "exit_code": result.exit_code,
             },
         )
-        status.status = "forced" if item.done else "ran"
+        remove_stamps([pipeline.attempt_path(step)])
+        status.status = "forced" if force else "ran"
         say(f"{header} done in {format_seconds(result.wall_seconds)}", "green")
+        stale = [
+            s.spec
+            for s in _readers(pipeline, step)
+            if read_stamp(pipeline.stamp_path(s)) is not None
+        ]
+        if stale:
+            say(f"    steps that read it will run again: {', '.join(stale)}", "yellow")
 
     statuses = _all_statuses(pipeline, results)
     if failed is None:
@@ -254,24 +404,23 @@ def run(
     return 1
 
 
-def _why(pipeline: Pipeline, step: Step) -> str:
-    stamp = read_stamp(pipeline.stamp_path(step))
-    if stamp is None:
-        return "not done"
-    return "arguments changed"
+def _inputs(pipeline: Pipeline, step: Step) -> dict[str, str | None]:
+    states = assess_steps(pipeline)
+    return {s.key: states[s.key].identity for s in pipeline.needs(step)}
 
 
 def _all_statuses(
     pipeline: Pipeline, results: dict[str, StepStatus]
 ) -> list[StepStatus]:
+    states = assess_steps(pipeline)
     statuses = []
     for step in pipeline.steps:
         if step.key in results:
             statuses.append(results[step.key])
-        elif step_done(pipeline, step):
+        elif states[step.key].done:
             statuses.append(StepStatus(step, "done", _stamp_wall(pipeline, step)))
         else:
-            statuses.append(StepStatus(step, "not done"))
+            statuses.append(StepStatus(step, f"not done ({states[step.key].reason})"))
     return statuses
 
 
@@ -280,49 +429,72 @@ def _utc(stamp: dict | None) -> str:
     return finished.replace("T", " ").removesuffix("+00:00")
 
 
-def list_steps(pipeline: Pipeline, console: Console | None = None) -> None:
-    """Print the steps and whether each is done.
+def list_steps(
+    pipeline: Pipeline, console: Console | None = None, isolated: bool = False
+) -> int:
+    """Print the steps, whether each is done, and why not.
 
     Args:
         pipeline: the pipeline
         console: where to print
+        isolated: check the arguments in the projects' own environments
+
+    Returns:
+        the exit status: 0, or 2 when a step's arguments are wrong
     """
     console = console or Console(highlight=False)
+    result = check_configuration(pipeline, pipeline.steps, isolated)
     table = Table(
         title=f"{pipeline.pyproject} (profile {pipeline.profile})",
         title_justify="left",
-        caption=f"logs in {pipeline.log_dir}, stamps in {pipeline.stamp_dir}",
+        caption=f"logs in {pipeline.log_dir}, stamps in {pipeline.stamp_dir} "
+        f"and {pipeline.datadir / '.pinto'}",
         caption_justify="left",
     )
     table.add_column("#", justify="right")
     table.add_column("step", no_wrap=True)
-    table.add_column("status")
+    table.add_column("status", no_wrap=True)
     table.add_column("finished (UTC)", no_wrap=True)
-    table.add_column("wall", justify="right")
-    problems = []
+    table.add_column("wall", justify="right", no_wrap=True)
+    problems = list(result.problems)
+    try:
+        pipeline.check_needs()
+        states = assess_steps(pipeline)
+    except PintoError as err:
+        problems.append(str(err))
+        states = {}
     for i, step in enumerate(pipeline.steps, 1):
-        stamp = read_stamp(pipeline.stamp_path(step))
-        done = False
-        try:
-            pipeline.arguments(step)
-        except PintoError as err:
-            problems.append(str(err))
-            state, style = "not runnable", "red"
+        state = states.get(step.key)
+        stamp = state.stamp if state else None
+        done = bool(state and state.done)
+        if state is None or not state.provenance:
+            text, style = "not runnable", "red"
+        elif done:
+            text, style = "done", "green"
+        elif state.reason == "never run" or state.reason.startswith("interrupted"):
+            text, style = f"not done ({state.reason})", "dim"
         else:
-            done = step_done(pipeline, step)
-            if done:
-                state, style = "done", "green"
-            elif stamp is not None:
-                state, style = "stale (arguments changed)", "yellow"
-            else:
-                state, style = "not done", "dim"
+            text, style = f"stale ({state.reason})", "yellow"
         table.add_row(
             str(i),
             Text(step.spec),
-            Text(state, style=style),
+            Text(text, style=style),
             _utc(stamp) if done else "",
             format_seconds(_stamp_wall(pipeline, step)) if done else "",
         )
     console.print(table)
+    for directory in dict.fromkeys([pipeline.basedir, pipeline.datadir]):
+        with contextlib.suppress(OSError):
+            holder = holder_of(directory)
+            if holder is not None:
+                console.print(
+                    Text(f"running now in {directory}: {describe(holder)}", "yellow"),
+                    soft_wrap=True,
+                )
+    for line in result.unchecked:
+        console.print(
+            Text(f"note: arguments not checked: {line}", "dim"), soft_wrap=True
+        )
     for problem in problems:
         console.print(Text(problem, style="red"), soft_wrap=True)
+    return 2 if problems else 0

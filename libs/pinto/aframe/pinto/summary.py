@@ -195,9 +195,12 @@ def print_report(
         console.print(Text(f"{summary_path}: not readable JSON", style="yellow"))
     host, port = pipeline.vizapp_address()
     console.print(
-        Text(
-            f"View the results: vizapp --typeo {pipeline.pyproject}:vizapp  →  "
-            f"http://{host}:{port}"
-        ),
+        Text(f"View the results: {vizapp_command(pipeline)}  →  http://{host}:{port}"),
         soft_wrap=True,
     )
+
+
+def vizapp_command(pipeline: Pipeline) -> str:
+    """The command that serves this run's results (its profile included)."""
+    profile = "" if pipeline.profile == "default" else f"--profile {pipeline.profile} "
+    return f"vizapp {profile}--typeo {pipeline.pyproject}:vizapp"

@@ -214,8 +214,9 @@ def list_background(
     """The validated background files of a directory, sorted by start time.
 
     Temporary files of an interrupted write (``*.tmp-*``) are ignored. A file
-    whose name looks like background but does not parse, or that fails
-    validation, is an error. Files shorter than ``min_duration`` are skipped.
+    whose name looks like background but does not parse, that fails
+    validation, or that is not a file (a folder) is an error. Files shorter
+    than ``min_duration`` are skipped.
 
     Args:
         directory: the background directory
@@ -232,8 +233,14 @@ def list_background(
         raise BackgroundError(f"{directory}: no such background directory")
     files = []
     for path in sorted(directory.glob("background-*")):
-        if ".tmp-" in path.name or not path.is_file():
+        if ".tmp-" in path.name:
             continue
+        if not path.is_file():
+            # never skipped in silence: the data it was meant to hold is missing
+            raise BackgroundError(
+                f"{directory / path.name}: named like a background file but not "
+                "a file (remove or rename it)"
+            )
         item = validate_background(path, ifos, sample_rate, check_finite=check_finite)
         if item.duration < min_duration:
             logger.info(

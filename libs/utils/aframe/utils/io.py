@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import shutil
 import tempfile
+import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import h5py
+
+
+logger = logging.getLogger(__name__)
 
 
 class ArtifactError(RuntimeError):
@@ -168,3 +174,58 @@ def open_h5(path: str | Path, mode: str = "r") -> h5py.File:
         return h5py.File(path, mode)
     except OSError as err:
         raise ArtifactError(f"{path}: not a readable HDF5 file ({err})") from err
+
+
+def checkpoint_problem(path: str | Path) -> str | None:
+    """Why a torch checkpoint cannot be loaded, or None when it is whole.
+
+    ``torch.save`` writes a zip archive with a CRC per record; a file cut
+    short (a full disk, a killed copy) is not a readable archive or fails its
+    CRCs. Reads the whole file, not the tensors' meaning.
+
+    Args:
+        path: the checkpoint
+
+    Returns:
+        a one-line description of the problem, or None
+    """
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except FileNotFoundError:
+        return "no such file"
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        return f"not a complete checkpoint ({err})"
+    if bad is not None:
+        return f"record {bad} is corrupt"
+    return None
+
+
+def resumable_checkpoint(path: str | Path) -> Path | None:
+    """The checkpoint to resume from, or None when there is no whole one.
+
+    A checkpoint that does not load (cut short by a full disk, say) is moved
+    aside to ``NAME.corrupt-<unix time>`` with a warning, so training starts
+    from scratch instead of failing on it every run.
+
+    Args:
+        path: e.g. ``training/checkpoints/last.ckpt``
+
+    Returns:
+        ``path`` when it loads, else None
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    problem = checkpoint_problem(path)
+    if problem is None:
+        return path
+    aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+    try:
+        os.replace(path, aside)
+        where = f"moved to {aside.name}"
+    except OSError as err:
+        where = f"could not move it aside: {err.strerror or err}"
+    logger.warning("%s: %s; not resuming from it (%s)", path, problem, where)
+    return None

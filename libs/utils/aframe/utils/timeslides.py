@@ -19,6 +19,40 @@ from collections.abc import Sequence
 import numpy as np
 
 
+def burn_in(
+    psd_length: float,
+    kernel_length: float,
+    fduration: float,
+    integration_length: float,
+) -> float:
+    """Seconds at the start of a stream before the search's first statistic.
+
+    The one definition (datagen plans injections and shifts with it, infer
+    counts livetime with it): the PSD estimate, then a whole whitening
+    window (the kernel and the filter's ``fduration``), then a full
+    integration window of network outputs.
+
+    Args:
+        psd_length: strain before each window whose PSD whitens it, in seconds
+        kernel_length: the network's input, in seconds
+        fduration: the whitening filter's length, in seconds
+        integration_length: the boxcar over the network's outputs, in seconds
+
+    Returns:
+        ``psd_length + kernel_length + fduration + integration_length``
+    """
+    parts = {
+        "psd_length": psd_length,
+        "kernel_length": kernel_length,
+        "fduration": fduration,
+        "integration_length": integration_length,
+    }
+    for name, value in parts.items():
+        if not value >= 0:
+            raise ValueError(f"{name} must not be negative, got {value} s")
+    return float(psd_length + kernel_length + fduration + integration_length)
+
+
 def shift_livetime(duration: float, shift: float, burn_in: float) -> float:
     """Analysable seconds of one segment under one shift.
 

@@ -39,6 +39,7 @@ from aframe.utils.segments import (
     restrict,
     split_segments,
 )
+from aframe.utils.strain import StrainError, fetch_strain
 from datagen.glitch_population import (
     GlitchPopulation,
     GlitchPopulationError,
@@ -47,7 +48,6 @@ from datagen.glitch_population import (
 )
 from datagen.psd import DEFAULT_PSD, PSDError, load_psd
 from datagen.simulate import noise_rng, simulate_noise
-from datagen.strain import StrainError, fetch_strain
 
 logger = logging.getLogger(__name__)
 

@@ -6,8 +6,9 @@ livetime reaches ``Tb`` (``aframe.utils.timeslides``). Every (test segment,
 shift) pair is one job on Ray; zero-lag gets no injections.
 
 Within a job, injections sit on a grid over the part of the shifted segment
-that inference analyses (after its ``psd_length + kernel_length + fduration``
-burn-in, and where every ifo has data): grid times ``spacing +
+that inference analyses (after its burn-in, ``psd_length + kernel_length +
+fduration + integration_length`` from ``aframe.utils.timeslides.burn_in``, the
+one definition infer uses too, and where every ifo has data): grid times ``spacing +
 waveform_duration`` seconds apart (consecutive waveforms ``spacing`` seconds
 apart), each moved by a uniform jitter of up to ``jitter`` seconds, with every
 waveform at least ``buffer`` seconds inside that span. Times are whole samples
@@ -24,7 +25,10 @@ ascension) and the exact light travel delay, and its network SNR against the
 segment's own PSD (median Welch over the whole segment) must reach
 ``snr_threshold``. Draws below it are kept as rejected parameters with the
 time they were drawn for. Every draw is either accepted or rejected:
-``num_injections`` (the total) always equals accepted + rejected.
+``num_injections`` (the total) always equals accepted + rejected. A time
+that ``max_draws_per_injection`` draws in a row cannot fill (a threshold the
+prior cannot reach against this PSD) stops the run with one error naming the
+job, the threshold and the loudest draw, instead of drawing forever.
 
 Outputs: ``DATA_DIR/test/waveforms.hdf5`` (``InjectionSet``) and
 ``DATA_DIR/test/rejected-parameters.hdf5`` (``RejectedParameterSet``). Jobs
@@ -52,6 +56,7 @@ from aframe.ledger.injections import InjectionSet, RejectedParameterSet
 from aframe.utils.background import BackgroundFile, list_background, read_background
 from aframe.utils.cli import cli
 from aframe.utils.io import ArtifactError, ensure_writable_dir
+from aframe.utils.timeslides import burn_in as search_burn_in
 from aframe.utils.timeslides import num_shifts_for_livetime, shift_vectors
 from datagen.projection import (
     antenna_response,
@@ -190,6 +195,7 @@ def injection_job(
     jitter: float,
     injection_path: Path,
     rejected_path: Path,
+    max_draws: int = 20_000,
 ) -> dict[str, int]:
     """Draw, project and SNR-test the injections of one (segment, shift).
 
@@ -206,6 +212,7 @@ def injection_job(
         jitter: largest move of a time either way, s
         injection_path: where the accepted injections go
         rejected_path: where the rejected draws go
+        max_draws: draws in a row for one time before giving up on it
 
     Returns:
         ``{"accepted": n, "rejected": m}``
@@ -227,6 +234,7 @@ def injection_job(
     rejected: dict[str, list] = {k: [] for k in keys}
     responses: dict[str, list] = {ifo: [] for ifo in ifos}
     slot = 0
+    tries, loudest = 0, 0.0  # draws for the current time, their loudest SNR
     while slot < len(times):
         wanted = 8 * (len(times) - slot)
         draws = sample(
@@ -259,7 +267,24 @@ def injection_job(
             target["snr"].append(network)
             for ifo in ifos:
                 target[f"{ifo}_snr"].append(snrs[ifo])
+            tries, loudest = tries + 1, max(loudest, network)
+            if network < threshold and tries >= max_draws:
+                total = len(accepted["snr"]) + len(rejected["snr"])
+                raise InjectionError(
+                    f"segment t0={t0:.0f} ({duration:.0f} s), shift {shift_index}: "
+                    f"{tries} draws from prior {attrs['prior']} for the injection "
+                    f"at GPS {when:.2f} and none reached network SNR {threshold:g} "
+                    f"(the loudest: {loudest:.2f}; {len(accepted['snr'])} of "
+                    f"{total} draws accepted in this job): lower snr_threshold or "
+                    "raise max_draws_per_injection"
+                )
+            if tries in (1000, 10_000) and network < threshold:
+                logger.info(
+                    "t0=%.0f shift %d: %d draws for one time, none above SNR %g yet "
+                    "(loudest %.2f)", t0, shift_index, tries, threshold, loudest,
+                )  # fmt: skip
             if network >= threshold:
+                tries, loudest = 0, 0.0
                 for ifo, (fp, fc) in zip(ifos, patterns):
                     delay = geocenter_delay(ifo, sky[0], sky[1], when)
                     spectrum = project_spectra(
@@ -291,6 +316,9 @@ def _outputs_match(test_dir: Path, attrs: dict[str, Any]) -> bool:
     if not all(p.exists() for p in paths):
         return False
     try:
+        # a damaged file (a dataset deleted in place) is not complete
+        InjectionSet.check_file(paths[0])
+        RejectedParameterSet.check_file(paths[1])
         found = [
             InjectionSet.read_attrs(paths[0]),
             RejectedParameterSet.read_attrs(paths[1]),
@@ -366,6 +394,8 @@ def generate_timeslide_waveforms(
     seed: int = 0,
     ray_address: str | None = None,
     num_workers: int | None = None,
+    integration_length: float = 1.0,
+    max_draws_per_injection: int = 20_000,
     force: bool = False,
 ) -> tuple[Path, Path]:
     """Generate the test injections of every timeslide of the test background.
@@ -404,12 +434,20 @@ def generate_timeslide_waveforms(
         ray_address: an existing Ray cluster; default a local one
         num_workers: jobs running at once (default: every CPU; 1 runs them
             in this process, without Ray)
+        integration_length: seconds of the search's boxcar over the network
+            outputs (part of the burn-in; infer's ``integration_length``)
+        max_draws_per_injection: draws in a row for one injection time
+            before the run stops with an error (an unreachable threshold)
         force: regenerate even if matching outputs or finished jobs exist
 
     Returns:
         paths of the accepted injections and of the rejected parameters
     """
     _validate(ifos, snr_threshold, shift_step, spacing, buffer, jitter, Tb)
+    if max_draws_per_injection < 1:
+        raise InjectionError(
+            f"max_draws_per_injection must be at least 1, got {max_draws_per_injection}"
+        )
     attrs = waveform_attrs(
         sample_rate, waveform_duration, right_pad, approximant, minimum_frequency,
         reference_frequency, prior, seed, taper_length,
@@ -419,7 +457,12 @@ def generate_timeslide_waveforms(
     files: list[BackgroundFile] = list_background(
         test_dir / "background", ifos, sample_rate, check_finite=False
     )
-    burn_in = psd_length + kernel_length + fduration
+    try:
+        burn_in = search_burn_in(
+            psd_length, kernel_length, fduration, integration_length
+        )
+    except ValueError as err:
+        raise InjectionError(str(err)) from err
     num_shifts = num_shifts_for_livetime(
         [f.duration for f in files], Tb, shift_step, burn_in
     )
@@ -516,6 +559,7 @@ def generate_timeslide_waveforms(
                 jitter=jitter,
                 injection_path=inj,
                 rejected_path=rej,
+                max_draws=max_draws_per_injection,
             )
             for f, k, shift, grid, inj, rej in todo
         ]

@@ -175,6 +175,8 @@ def _finished(path: Path, attrs: dict[str, Any]) -> bool:
     if not path.exists():
         return False
     try:
+        # the structure too: a dataset deleted in place leaves readable attrs
+        WaveformSet.check_file(path)
         existing = WaveformSet.read_attrs(path)
     except LedgerError as err:
         logger.warning("%s is unreadable (%s): generating it again", path, err)

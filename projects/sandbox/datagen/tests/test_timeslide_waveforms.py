@@ -1,3 +1,4 @@
+import json
 import shutil
 
 import bilby
@@ -7,7 +8,7 @@ import pytest
 from scipy import signal
 
 import datagen.timeslide_waveforms as timeslides
-from aframe.deploy import init_ray, shutdown_ray
+from aframe.deploy import JobError, init_ray, shutdown_ray
 from aframe.ledger.injections import InjectionSet, RejectedParameterSet
 from aframe.utils.background import background_filename, write_background
 from datagen.psd import load_psd
@@ -22,7 +23,8 @@ from datagen.waveform_generation import generate_polarizations
 FS = 1024.0
 T0 = 1240579783
 DURATIONS = (200, 260)
-BURN_IN = 8.0 + 1.5 + 1.0
+# psd_length + kernel_length + fduration + integration_length (infer's burn-in)
+BURN_IN = 8.0 + 1.5 + 1.0 + 1.0
 SETTINGS = dict(
     Tb=900.0,  # three shifts of 1 s over the two segments
     ifos=["H1", "L1"],
@@ -249,3 +251,45 @@ def test_bad_input_is_a_clear_error(tmp_path, capfd):
         main(args)
     assert exit_.value.code == 1
     assert "no such background directory" in capfd.readouterr().err
+
+
+def test_an_unreachable_threshold_ends_with_one_error(tmp_path, capfd):
+    import time
+
+    write_test_background(tmp_path)
+    started = time.monotonic()
+    # in a job: the job's error carries it
+    with pytest.raises(JobError, match="none reached network SNR 1e\\+06") as info:
+        generate_timeslide_waveforms(
+            tmp_path,
+            num_workers=1,
+            max_draws_per_injection=40,
+            **dict(SETTINGS, snr_threshold=1e6),
+        )
+    assert isinstance(info.value.cause, InjectionError)
+    assert time.monotonic() - started < 120
+    args = ["--datadir", str(tmp_path), "--num_workers", "1"]
+    args += ["--max_draws_per_injection", "40"]
+    for key, value in dict(SETTINGS, snr_threshold=1e6).items():
+        args += [
+            f"--{key}",
+            json.dumps(value) if isinstance(value, list) else str(value),
+        ]
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    assert exit_.value.code == 1
+    err = capfd.readouterr().err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if " ERROR: " in line]
+    assert len(errors) == 1 and "lower snr_threshold or raise" in errors[0], err
+
+
+def test_burn_in_is_infers(tmp_path):
+    from aframe.utils.timeslides import burn_in
+
+    write_test_background(tmp_path)
+    accepted, _ = generate_timeslide_waveforms(
+        tmp_path, num_workers=1, **dict(SETTINGS, Tb=100.0)
+    )
+    attrs = InjectionSet.read_attrs(accepted)
+    assert attrs["burn_in"] == burn_in(8.0, 1.5, 1.0, 1.0) == BURN_IN

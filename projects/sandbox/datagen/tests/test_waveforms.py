@@ -1,3 +1,4 @@
+import h5py
 import lal
 import lalsimulation
 import numpy as np
@@ -158,3 +159,27 @@ def test_unknown_prior_is_a_clear_error(tmp_path, capfd):
     assert exit_.value.code == 1
     assert "unknown prior 'not_a_prior'" in capfd.readouterr().err
     assert not (tmp_path / "train" / "signals.hdf5").exists()
+
+
+def test_a_damaged_output_is_made_again(signals, tmp_path):
+    _, _, data = signals
+    path = generate_waveforms(tmp_path, num_workers=1, **SETTINGS)
+    with h5py.File(path, "r+") as f:
+        del f["waveforms/plus"]
+    # its attrs still match: only its structure shows the damage
+    path = generate_waveforms(tmp_path, num_workers=1, **SETTINGS)
+    again = WaveformSet.read(path)
+    np.testing.assert_array_equal(again.waveforms["plus"], data.waveforms["plus"])
+
+
+def test_force_from_the_runner_regenerates(signals, tmp_path, monkeypatch):
+    path = generate_waveforms(tmp_path, num_workers=1, **SETTINGS)
+    before = path.stat().st_mtime_ns
+    args = ["--datadir", str(tmp_path), "--num_workers", "1"]
+    for key, value in SETTINGS.items():
+        args += [f"--{key}", str(value)]
+    waveforms.main(args)
+    assert path.stat().st_mtime_ns == before  # done: left alone
+    monkeypatch.setenv("AFRAME_FORCE", "1")
+    waveforms.main(args)
+    assert path.stat().st_mtime_ns != before

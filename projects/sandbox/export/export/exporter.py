@@ -9,6 +9,7 @@ repository contract of ``aframe.search.repository``.
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import logging
 import shutil
 import sys
@@ -23,13 +24,16 @@ from hermes.quiver import ModelRepository, Platform
 from aframe.architectures import PreprocessingConfig
 from aframe.search.repository import (
     INPUT_NAME,
+    METADATA_FILE,
     MODEL_NAME,
     ONNX_FILE,
     OUTPUT_NAME,
+    PREPROCESSING_FILE,
     TENSORRT_SUFFIX,
     RepositoryError,
     is_complete,
     mark_complete,
+    sha256,
     version_dirs,
     version_metadata,
     write_version_files,
@@ -121,7 +125,10 @@ def export_network(
 
     Writes model ``model_name`` (ONNX, input ``whitened`` of shape
     ``(batch_size, n_ifo, kernel_size)``, output ``discriminator`` of shape
-    ``(batch_size, 1)``) as version max + 1, copies the preprocessing file
+    ``(batch_size, 1)``) as version max + 1 (unless it is byte for byte the
+    latest complete version, ONNX and preprocessing: that version is reused,
+    so an identical re-export changes nothing downstream), copies the
+    preprocessing file
     beside it, writes ``metadata.json``, runs the ONNX network with
     onnxruntime on ``batch`` against torch, builds a TensorRT plan
     (``model_name-trt``, same version) when possible, and finally writes
@@ -146,7 +153,7 @@ def export_network(
             directory and the weights' hash)
 
     Returns:
-        the new version's directory
+        the new (or reused) version's directory
     """
     repository_dir = Path(repository_dir).expanduser()
     preprocessing_path = Path(preprocessing_path)
@@ -204,6 +211,18 @@ def export_network(
         logger.info(
             "ONNX matches torch on %d kernels: max |diff| = %.3g", len(batch), diff
         )
+        same = _identical_version(
+            repository_dir / model_name, version, preprocessing_path
+        )
+        if same is not None:
+            # re-exporting the same network must not change what infer uses
+            shutil.rmtree(vdir, ignore_errors=True)
+            logger.info(
+                "the export is identical to %s (same ONNX, same preprocessing): "
+                "reusing that version",
+                same,
+            )
+            return same
         metadata = {
             **version_metadata(
                 vdir / ONNX_FILE, preprocessing, model_name, version, batch_size
@@ -250,6 +269,29 @@ def export_network(
         "exported %s version %d (max |onnx - torch| = %.3g)", model_name, version, diff
     )
     return vdir
+
+
+def _identical_version(
+    model_dir: Path, version: int, preprocessing_path: Path
+) -> Path | None:
+    """The latest complete earlier version with this ONNX and preprocessing."""
+    new = model_dir / str(version)
+    earlier = [v for v in version_dirs(model_dir) if v < version]
+    for number in sorted(earlier, reverse=True):
+        old = model_dir / str(number)
+        if not is_complete(old):
+            continue
+        try:
+            metadata = json.loads((old / METADATA_FILE).read_text())
+            preprocessing = (old / PREPROCESSING_FILE).read_bytes()
+        except (OSError, ValueError):
+            return None
+        if metadata.get("onnx_sha256") == sha256(new / ONNX_FILE) and (
+            preprocessing == Path(preprocessing_path).read_bytes()
+        ):
+            return old
+        return None  # only the latest complete version counts
+    return None
 
 
 def _export_tensorrt(

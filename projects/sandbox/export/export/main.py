@@ -54,7 +54,8 @@ def export_model(
     ``whitened`` of shape ``(inference_batch_size, n_ifo, kernel_size)`` and
     output ``discriminator`` of shape ``(inference_batch_size, 1)`` (the
     logit), plus ``model_name-trt`` (TensorRT plan) where tensorrt imports
-    and CUDA is available. Each export adds version max + 1 with the training
+    and CUDA is available. Each export adds version max + 1 (one identical
+    to the latest version, ONNX and preprocessing, reuses it) with the training
     ``preprocessing.json`` and ``metadata.json`` beside the network and an
     ``export-report.json`` holding the largest |onnx - torch| on the batch
     training saved; above ``tolerance`` the export fails and keeps nothing.

@@ -6,10 +6,14 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-import onnxruntime as ort
 import torch
 
 from aframe.utils.io import ArtifactError
+from aframe.utils.offline import disable_network_features
+
+# before onnxruntime loads: its telemetry reads the environment only then
+disable_network_features()
+import onnxruntime as ort  # noqa: E402
 
 
 class VerificationError(ArtifactError):

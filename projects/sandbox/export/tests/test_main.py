@@ -58,18 +58,44 @@ def test_exported_onnx_equals_torch_on_the_saved_batch(basedir):
     assert model.report["max_abs_diff"] <= model.report["tolerance"] == 1e-4
 
 
-def test_reexport_adds_a_version_and_clean_restarts(basedir):
+def versions(repo):
+    return sorted(p.name for p in (repo / "aframe").iterdir() if p.is_dir())
+
+
+def test_an_identical_reexport_reuses_its_version(basedir):
+    first = export_model(basedir, inference_batch_size=8)
+    report = (first / "export-report.json").stat().st_mtime_ns
+    again = export_model(basedir, inference_batch_size=8)
+    repo = basedir / "model_repo"
+    assert again == first and versions(repo) == ["1"]
+    # untouched: what infer reads (and pinto fingerprints) did not change
+    assert (first / "export-report.json").stat().st_mtime_ns == report
+
+
+def test_a_new_network_adds_a_version_and_clean_restarts(basedir):
+    from aframe.architectures import MODEL_FILE, read_model_file, save_model
+
     export_model(basedir, inference_batch_size=8)
+    net, config = load_model(basedir / "training")
+    payload = read_model_file(basedir / "training")
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.01)
+    save_model(
+        basedir / "training" / MODEL_FILE,
+        net,
+        payload["architecture"],
+        payload["kwargs"],
+        config,
+        payload.get("metadata", {}),
+    )
     export_model(basedir, inference_batch_size=8)
     repo = basedir / "model_repo"
-    assert sorted(p.name for p in (repo / "aframe").iterdir() if p.is_dir()) == [
-        "1",
-        "2",
-    ]
+    assert versions(repo) == ["1", "2"]
     assert read_exported_model(repo).version == 2
     assert read_exported_model(repo, version=1).version == 1
     export_model(basedir, inference_batch_size=8, clean=True)
-    assert sorted(p.name for p in (repo / "aframe").iterdir() if p.is_dir()) == ["1"]
+    assert versions(repo) == ["1"]
 
 
 def test_missing_training_directory(tmp_path):

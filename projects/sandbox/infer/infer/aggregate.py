@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from aframe.ledger import EventSet, InjectionSet, RecoveredInjectionSet
-from infer.jobs import BACKGROUND_FILE, FOREGROUND_FILE, ZERO_LAG_FILE
+from aframe.search.jobs import BACKGROUND_FILE, FOREGROUND_FILE, ZERO_LAG_FILE
 
 logger = logging.getLogger(__name__)
 

@@ -42,12 +42,18 @@ import numpy as np
 from aframe.architectures import PreprocessingConfig, Preprocessor
 from aframe.ledger import InjectionSet
 from aframe.search.backends import Backend
-from aframe.search.postprocess import cluster, integrate, peak_centre, window_samples
+from aframe.search.jobs import ShiftedReader
+from aframe.search.postprocess import (
+    cluster,
+    fallback_time_offset,
+    integrate,
+    peak_centre,
+    window_samples,
+)
 from aframe.search.repository import ExportedModel
 from aframe.search.stream import StreamGeometry, run_streams
 from aframe.utils.background import BackgroundFile
 from aframe.utils.io import atomic_path
-from infer.jobs import ShiftedReader
 
 logger = logging.getLogger(__name__)
 
@@ -270,7 +276,7 @@ def calibrate_time_offset(
     else:
         record.update(
             method="heuristic",
-            offset=(config.kernel_length + integration_length) / 2,
+            offset=fallback_time_offset(config.kernel_length, integration_length),
             spread=None if np.isnan(spread) else spread,
         )
         logger.warning(

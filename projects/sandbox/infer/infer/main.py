@@ -4,19 +4,18 @@ Plan: the shifts needed for ``Tb`` seconds of background
 (``num_shifts_for_livetime``; H1 fixed, L1 shifted by ``k·shift_step``),
 plus zero-lag, plus any shift the injection file uses; one job per (test
 segment, shift). Calibrate event times once (``infer.calibration``). Run the
-jobs (``infer.jobs.run_job``) with ``aframe.deploy.map_jobs``, each writing its
-results atomically to ``BASE_DIR/infer/tmp/jobs/`` so a rerun skips finished
-jobs. Aggregate into ``background.hdf5``, ``foreground.hdf5`` and
+jobs (``aframe.search.jobs.run_job``) with ``aframe.deploy.map_jobs``, each
+writing its results atomically to ``BASE_DIR/infer/tmp/jobs/`` so a rerun
+skips finished jobs. Aggregate into ``background.hdf5``, ``foreground.hdf5`` and
 ``zero-lag.hdf5`` (``infer.aggregate``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -24,11 +23,13 @@ from aframe.architectures import PreprocessingConfig
 from aframe.deploy import JobError, map_jobs, shutdown_ray
 from aframe.ledger import InjectionSet, LedgerError
 from aframe.search.backends import make_backend
+from aframe.search.jobs import file_stamp, plan_jobs, prepare_jobs_dir, run_job
 from aframe.search.postprocess import window_samples
 from aframe.search.repository import MODEL_NAME, ExportedModel, read_exported_model
 from aframe.utils.background import list_background
 from aframe.utils.cli import cli
-from aframe.utils.io import ArtifactError, atomic_path, ensure_writable_dir
+from aframe.utils.io import ArtifactError, ensure_writable_dir
+from aframe.utils.timeslides import burn_in as search_burn_in
 from aframe.utils.timeslides import num_shifts_for_livetime, shift_vectors
 from infer.aggregate import aggregate
 from infer.calibration import (
@@ -36,7 +37,6 @@ from infer.calibration import (
     calibration_settings,
     load_or_calibrate,
 )
-from infer.jobs import plan_jobs, run_job
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,9 @@ def _check_injections(path: Path, model: ExportedModel, config: PreprocessingCon
         raise InferError(
             f"{path}: no such injection file (run generate-timeslide-waveforms)"
         )
+    # a detector's responses missing, record counts that disagree, or a
+    # non-finite sample: one line naming the file, before any job runs
+    InjectionSet.check_file(path, values=True)
     attrs = InjectionSet.read_attrs(path)
     ifos = list(attrs.get("ifos", []))
     if ifos != list(config.ifos):
@@ -91,32 +94,6 @@ def _shifts(
     return shifts
 
 
-def _stamp(path: Path) -> list[int]:
-    """Size and modification time of a file: changes when it is rewritten."""
-    stat = Path(path).stat()
-    return [stat.st_size, stat.st_mtime_ns]
-
-
-def _prepare_jobs_dir(tmp_dir: Path, signature: dict[str, Any]) -> Path:
-    """The jobs directory; results made with other settings are discarded."""
-    jobs_dir = tmp_dir / "jobs"
-    stamp = tmp_dir / "signature.json"
-    if stamp.is_file():
-        try:
-            stored = json.loads(stamp.read_text())
-        except (OSError, json.JSONDecodeError):
-            stored = None
-        if stored != signature:
-            logger.warning(
-                "settings changed since the last run: discarding %s", jobs_dir
-            )
-            shutil.rmtree(jobs_dir, ignore_errors=True)
-    ensure_writable_dir(jobs_dir)
-    with atomic_path(stamp) as path:
-        path.write_text(json.dumps(signature, indent=2, sort_keys=True) + "\n")
-    return jobs_dir
-
-
 def infer(
     basedir: Path,
     datadir: Path,
@@ -144,6 +121,7 @@ def infer(
     background_dir: Path | None = None,
     waveforms: Path | None = None,
     output_dir: Path | None = None,
+    force: bool = False,
 ) -> dict[str, Path]:
     """Search the test background, its timeslides and its injections.
 
@@ -187,6 +165,7 @@ def infer(
         background_dir: test background (default datadir/test/background)
         waveforms: test injections (default datadir/test/waveforms.hdf5)
         output_dir: where results go (default basedir/infer)
+        force: discard finished jobs and the time calibration and redo them
 
     Returns:
         artifact name (``background``, ``foreground``, ``zero-lag``) → path
@@ -198,6 +177,15 @@ def infer(
     ).expanduser()
     waveforms = Path(waveforms or datadir / "test" / "waveforms.hdf5").expanduser()
     output_dir = ensure_writable_dir(Path(output_dir or basedir / "infer").expanduser())
+    if force:
+        # the runner says the inputs changed: nothing made before is reused
+        logger.info("force: discarding finished jobs and the time calibration")
+        shutil.rmtree(output_dir / "tmp", ignore_errors=True)
+        (output_dir / "calibration.json").unlink(missing_ok=True)
+    if not Tb > 0:
+        raise InferError(f"Tb must be positive, got {Tb} s")
+    if not shift_step > 0:
+        raise InferError(f"shift_step must be positive, got {shift_step} s")
     isr = inference_sampling_rate
     window_samples(integration_length, isr, "integration_length")
     window_samples(cluster_window_length / 2, isr, "cluster_window_length/2")
@@ -215,7 +203,9 @@ def infer(
     _check_injections(waveforms, model, config)
 
     # the first statistic needs a PSD, a window and a full integration window
-    burn_in = config.psd_length + config.window_length + integration_length
+    burn_in = search_burn_in(
+        config.psd_length, config.kernel_length, config.fduration, integration_length
+    )
     shifts = _shifts(
         [f.duration for f in files],
         Tb,
@@ -247,8 +237,8 @@ def infer(
         )
         settings = calibration_settings(model, **measure)
         settings["data"] = {
-            "waveforms": _stamp(waveforms),
-            **{f.path.name: _stamp(f.path) for f in files},
+            "waveforms": file_stamp(waveforms),
+            **{f.path.name: file_stamp(f.path) for f in files},
         }
         calibration = load_or_calibrate(
             output_dir / "calibration.json",
@@ -270,19 +260,15 @@ def infer(
     # results made from other data or settings must not be reused
     signature = {
         **event_attrs,
-        "waveforms": [str(waveforms.resolve()), *_stamp(waveforms)],
-        "background": {f.path.name: _stamp(f.path) for f in files},
+        "waveforms": [str(waveforms.resolve()), *file_stamp(waveforms)],
+        "background": {f.path.name: file_stamp(f.path) for f in files},
         "match_window": match_window,
         "foreground": foreground,
     }
-    jobs_dir = _prepare_jobs_dir(output_dir / "tmp", signature)
+    jobs_dir = prepare_jobs_dir(output_dir / "tmp", signature)
     kwargs = [
         {
-            "key": job.key,
-            "path": job.path,
-            "t0": job.t0,
-            "duration": job.duration,
-            "shift": list(job.shift),
+            **job.arguments(),
             "jobs_dir": str(jobs_dir),
             "repository": str(repository_dir),
             "model_name": model_name,

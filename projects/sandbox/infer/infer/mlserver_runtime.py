@@ -14,11 +14,16 @@ the laptop; GPU clusters serve the same model repository with Triton.
 from __future__ import annotations
 
 import numpy as np
-import onnxruntime as ort
 from mlserver import MLModel
 from mlserver.codecs import NumpyCodec
 from mlserver.errors import MLServerError
 from mlserver.types import InferenceRequest, InferenceResponse
+
+from aframe.utils.offline import disable_network_features
+
+# before onnxruntime loads: its telemetry reads the environment only then
+disable_network_features()
+import onnxruntime as ort  # noqa: E402
 
 
 class OnnxModel(MLModel):

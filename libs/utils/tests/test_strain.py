@@ -4,7 +4,16 @@ import numpy as np
 import pytest
 from gwpy.timeseries import TimeSeries, TimeSeriesDict
 
-from datagen.strain import StrainError, channel_name, expand_files, fetch_strain
+from aframe.utils.strain import (
+    MISSING,
+    StrainError,
+    channel_name,
+    expand_files,
+    fetch_strain,
+    finite_segments,
+    read_strain,
+    resample,
+)
 
 T0 = 1_240_579_783
 IFOS = ["H1", "L1"]
@@ -111,3 +120,66 @@ def test_frames_from_a_cache(tmp_path):
         frame_cache=cache,
     )
     np.testing.assert_allclose(strain["L1"], truth["L1"][4 * 1024 : 60 * 1024])
+
+
+def test_read_strain_marks_gaps_and_nans(tmp_path):
+    # two 32 s files with 68 s missing between them; L1 holds NaNs in the first
+    rate = 256
+    rng = np.random.default_rng(1)
+    truth = {}
+    for start, suffix in ((T0, "hdf5"), (T0 + 100, "gwf")):
+        data = TimeSeriesDict()
+        for ifo in IFOS:
+            values = rng.normal(size=32 * rate)
+            if ifo == "L1" and start == T0:
+                values[10 * rate : 12 * rate] = np.nan
+            truth[(ifo, start)] = values
+            name = channel_name(ifo, "GDS-CALIB_STRAIN")
+            data[name] = TimeSeries(values, t0=start, sample_rate=rate, name=name)
+        path = tmp_path / f"X-STRAIN-{start}-32.{suffix}"
+        data.write(str(path), **({"overwrite": True} if suffix == "hdf5" else {}))
+    spans = read_strain(
+        "hdf5",
+        IFOS,
+        T0 - 8,
+        T0 + 140,
+        channel="GDS-CALIB_STRAIN",
+        data_files=[tmp_path / "X-STRAIN-*"],
+    )
+    for ifo in IFOS:
+        span = spans[ifo]
+        assert span.sample_rate == rate and span.start == T0 - 8
+        assert span.stop == T0 + 140
+        assert np.all(span.values[: 8 * rate] == MISSING)
+        np.testing.assert_array_equal(
+            span.values[108 * rate : 140 * rate], truth[(ifo, T0 + 100)]
+        )
+    segments, problems = finite_segments(spans)
+    assert segments == [
+        (T0 + 0.0, T0 + 10.0),
+        (T0 + 12.0, T0 + 32.0),
+        (T0 + 100.0, T0 + 132.0),
+    ]
+    gaps = {(p["ifo"], p["start"], p["stop"], p["reason"]) for p in problems}
+    assert ("L1", T0 + 10.0, T0 + 12.0, "nan") in gaps
+    assert ("H1", T0 + 32.0, T0 + 100.0, "gap") in gaps
+    assert ("H1", T0 + 132.0, T0 + 140.0, "gap") in gaps
+    assert ("H1", T0 - 8.0, T0 + 0.0, "gap") in gaps
+    assert not any(p["ifo"] == "H1" and p["reason"] == "nan" for p in problems)
+
+    same = resample(spans["H1"], T0 + 100, T0 + 132, rate, "H1")
+    np.testing.assert_array_equal(same, truth[("H1", T0 + 100)])
+    assert resample(spans["H1"], T0 + 100, T0 + 132, 128, "H1").shape == (32 * 128,)
+    with pytest.raises(StrainError, match="not a finite part"):
+        resample(spans["L1"], T0, T0 + 20, rate, "L1")
+
+
+def test_read_strain_with_no_file_in_the_span(tmp_path):
+    paths, _ = write_files(tmp_path, "hdf5", pieces=1)
+    spans = read_strain(
+        "hdf5", IFOS, T0 + 100, T0 + 110, channel="GDS-CALIB_STRAIN", data_files=paths
+    )
+    segments, problems = finite_segments(spans)
+    assert segments == []
+    assert {p["reason"] for p in problems} == {"gap"}
+    assert len(problems) == 2
