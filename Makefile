@@ -2,11 +2,13 @@
 #   make setup     install uv if missing, then every workspace package into .venv
 #   make sandbox   run the sandbox pipeline (PROFILE=tiny|default|full, STEPS="...")
 #   make test      run the test suite (TESTS="libs/utils/tests" to narrow it),
-#                  installing Debian's chromium for the app's browser test if needed
+#                  installing Debian's chromium (the app's browser test) and
+#                  strace (the network guard of the offline test) if needed
 #   make lint      ruff check, format check and the import contracts, as pre-commit does
 #   make format    apply ruff fixes and formatting
 #   make hooks     install the pre-commit hooks
 #   make app       serve the results app (vizapp) for the sandbox pipeline
+#                  (PROFILE=tiny|default|full: the profile whose results it shows)
 
 PYTHON ?= python3
 VENV := .venv
@@ -17,7 +19,7 @@ PROFILE ?=
 STEPS ?=
 TESTS ?=
 
-.PHONY: setup browser sandbox test lint format hooks app
+.PHONY: setup browser tracer sandbox test lint format hooks app
 
 setup:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --user uv || pip install uv
@@ -38,7 +40,19 @@ browser:
 		exit 1; \
 	fi
 
-test: setup browser
+# the offline test watches every connect() of an inference run with strace
+tracer:
+	@if command -v strace >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's strace for the network guard of the offline test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null; \
+	else \
+		echo "the offline test needs strace: run" >&2; \
+		echo "  sudo apt-get update && sudo apt-get install -y strace" >&2; \
+		exit 1; \
+	fi
+
+test: setup browser tracer
 	$(BIN)/pytest $(TESTS)
 
 lint:
@@ -54,4 +68,4 @@ hooks: setup
 	$(BIN)/pre-commit install
 
 app:
-	cd projects/sandbox && $(BIN)/vizapp --typeo pyproject.toml:vizapp
+	cd projects/sandbox && $(BIN)/vizapp $(if $(PROFILE),--profile $(PROFILE)) --typeo pyproject.toml:vizapp

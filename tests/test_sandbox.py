@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,6 +41,7 @@ STEPS = [
     "sensitive-volume",
     "plots",
 ]
+DATA_STEPS = STEPS[:4]
 # each run of the tiny chain must finish well inside this
 RUN_TIMEOUT = 900
 
@@ -57,10 +59,18 @@ def sandbox_env(root: Path) -> dict[str, str]:
     return env
 
 
-def run_pinto(root: Path, *args: str) -> subprocess.CompletedProcess:
+def stamp_of(root: Path, step: str) -> Path:
+    """Where a step's stamp lives: datagen's with the data, the rest with results."""
+    where = "data" if step in DATA_STEPS else "results"
+    return root / where / "tiny" / ".pinto" / f"{step}.json"
+
+
+def run_pinto(
+    root: Path, *args: str, pipeline: Path = SANDBOX
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(PINTO), "run", *args],
-        cwd=SANDBOX,
+        cwd=pipeline,
         env=sandbox_env(root),
         capture_output=True,
         text=True,
@@ -99,8 +109,7 @@ def kill_during(root: Path, step: str, progress_file: str | None = None) -> None
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-    stamp = root / "results" / "tiny" / ".pinto" / f"{step}.json"
-    assert not stamp.exists(), f"{step} was killed but is marked done"
+    assert not stamp_of(root, step).exists(), f"{step} was killed but is marked done"
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +124,10 @@ def test_every_step_runs_and_writes_its_artifacts(uninterrupted):
     root, result = uninterrupted
     data, base = root / "data" / "tiny", root / "results" / "tiny"
     for step in STEPS:
-        assert (base / ".pinto" / f"{step}.json").exists(), step
+        assert stamp_of(root, step).exists(), step
+    # datagen's stamps live with the data, so other experiments reuse it
+    for step in DATA_STEPS:
+        assert (data / ".pinto" / f"{step}.json").exists(), step
 
     assert list((data / "train" / "background").glob("background-*.hdf5"))
     assert list((data / "test" / "background").glob("background-*.hdf5"))
@@ -240,3 +252,100 @@ def test_unwritable_base_dir_is_a_clear_error(tmp_path):
     message = result.stdout + result.stderr
     assert str(blocker) in message
     assert "Traceback" not in message
+
+
+# ---------------------------------------------------------------- provenance
+# These change the settings of the uninterrupted run, so they come last.
+def pipeline_copy(tmp_path: Path) -> Path:
+    """The sandbox pipeline with its own pyproject.toml and the real projects."""
+    root = tmp_path / "sandbox"
+    root.mkdir()
+    shutil.copy(SANDBOX / "pyproject.toml", root / "pyproject.toml")
+    for project in SANDBOX.glob("*/pyproject.toml"):
+        (root / project.parent.name).symlink_to(project.parent)
+    return root
+
+
+def edit(pipeline: Path, old: str, new: str) -> None:
+    path = pipeline / "pyproject.toml"
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+def ran_steps(stdout: str) -> list[str]:
+    """The scripts of the steps a run started, e.g. ``[1/9] spec (reason)``."""
+    specs = re.findall(r"^\[\d+/\d+\] (\S+) \(", stdout, re.M)
+    return [spec.split(":")[1] for spec in specs]
+
+
+def test_an_upstream_change_reruns_exactly_what_reads_it(uninterrupted, tmp_path):
+    root, _ = uninterrupted
+    pipeline = pipeline_copy(tmp_path)
+    data, base = root / "data" / "tiny", root / "results" / "tiny"
+    glitches = data / "train" / "glitches.hdf5"
+    old_glitches = glitches.read_bytes()
+    old_model = (base / "training" / "model.pt").read_bytes()
+    signals = (data / "train" / "signals.hdf5").stat().st_mtime_ns
+
+    edit(pipeline, "glitch_rate = 120.0", "glitch_rate = 60.0")
+    result = run_pinto(root, pipeline=pipeline)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    # every step that reads the background, directly or not, and nothing else
+    assert ran_steps(result.stdout) == [
+        "generate-background",
+        "generate-glitches",
+        "generate-timeslide-waveforms",
+        "train",
+        "export-model",
+        "infer",
+        "sensitive-volume",
+        "plots",
+    ], result.stdout[-3000:]
+    assert "datagen:generate-waveforms: skipped (done)" in result.stdout
+    assert (data / "train" / "signals.hdf5").stat().st_mtime_ns == signals
+    # and each redid its work: nothing of the old background survives
+    for line in ("is complete", "nothing to do", "already holds this training"):
+        assert line not in result.stdout, line
+    assert glitches.read_bytes() != old_glitches
+    assert (base / "training" / "model.pt").read_bytes() != old_model
+
+
+def test_force_on_a_changed_training_retrains(uninterrupted, tmp_path):
+    root, _ = uninterrupted
+    pipeline = pipeline_copy(tmp_path)
+    base = root / "results" / "tiny"
+    edit(pipeline, "[tool.typeo.profiles.tiny.scripts.train]\n",
+         "[tool.typeo.profiles.tiny.scripts.train]\nlr = 1e-3\n")  # fmt: skip
+    old_model = (base / "training" / "model.pt").read_bytes()
+    result = run_pinto(root, "train", "--force", pipeline=pipeline)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    assert ran_steps(result.stdout) == ["train"]
+    assert "holds a training with other arguments" not in result.stdout
+    assert (base / "training" / "model.pt").read_bytes() != old_model
+
+
+def test_a_second_run_exits_at_once_naming_the_first(uninterrupted, tmp_path):
+    root, _ = uninterrupted
+    log = root / "results" / "tiny" / "logs" / "infer.log"
+    log.unlink(missing_ok=True)
+    first = subprocess.Popen(
+        [str(PINTO), "run", "infer", "--force"],
+        cwd=SANDBOX,
+        env=sandbox_env(root),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while not log.exists():
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        started = time.monotonic()
+        second = run_pinto(root)
+        assert second.returncode == 3
+        assert f"pid {first.pid}" in second.stderr
+        assert time.monotonic() - started < 30
+    finally:
+        first.wait(timeout=RUN_TIMEOUT)
+    assert first.returncode == 0

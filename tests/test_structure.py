@@ -105,13 +105,25 @@ def test_lint_imports_fails_on_bad_imports(tmp_path):
     assert "aframe.search._bad_import_probe -> export" in bad.stdout
 
 
+def distribution_name(pyproject: Path) -> str:
+    """The ``[project] name`` of a member."""
+    return tomllib.loads(pyproject.read_text())["project"]["name"]
+
+
+# a project's distribution is `aframe-<project>`, except where a lib took that
+# name first (the lib aframe-search and the project search, aframe-search-project)
+PROJECT_DISTRIBUTIONS = {
+    distribution_name(PIPELINE / name / "pyproject.toml"): name for name in PROJECTS
+}
+
+
 def declared_projects(pyproject: Path) -> set[str]:
-    """The projects a member's ``pyproject.toml`` depends on (``aframe-<project>``)."""
+    """The projects a member's ``pyproject.toml`` depends on."""
     project = tomllib.loads(pyproject.read_text())["project"]
     extras = project.get("optional-dependencies", {}).values()
     requirements = [*project.get("dependencies", []), *(r for e in extras for r in e)]
     names = {re.split(r"[\s\[<>=!~;]", r, maxsplit=1)[0] for r in requirements}
-    return {n.removeprefix("aframe-") for n in names} & set(PROJECTS)
+    return {PROJECT_DISTRIBUTIONS[n] for n in names if n in PROJECT_DISTRIBUTIONS}
 
 
 def test_members_depend_on_libs_not_projects():

@@ -330,3 +330,58 @@ def test_chunked_along_records(tmp_path, make_injections):
         assert f["waveforms/H1"].maxshape == (None, 64)
         assert f["parameters/shift"].shape == (3, 2)
         assert f.attrs["ledger_type"] == "InjectionSet"
+
+
+def test_check_file_finds_a_damaged_file_without_reading_data(
+    tmp_path, make_waveforms, make_injections
+):
+    from aframe.ledger.recordset import check_any
+
+    path = make_waveforms(n=4).write(tmp_path / "signals.hdf5")
+    WaveformSet.check_file(path)
+    assert check_any(path) == "WaveformSet"
+    # a dataset deleted in place (the file still opens and reads its attrs)
+    with h5py.File(path, "r+") as f:
+        del f["waveforms/plus"]
+    WaveformSet.read_attrs(path)
+    with pytest.raises(LedgerError, match="signals.hdf5: waveforms/plus missing"):
+        check_any(path)
+
+    injections = make_injections([10.0, 20.0]).write(tmp_path / "waveforms.hdf5")
+    InjectionSet.check_file(injections)
+    with h5py.File(injections, "r+") as f:
+        del f["waveforms/L1"]
+    with pytest.raises(LedgerError, match="waveforms/L1 missing"):
+        InjectionSet.check_file(injections)
+
+    events = tmp_path / "events.hdf5"
+    with h5py.File(events, "w") as f:
+        f.attrs["ledger_type"] = "EventSet"
+        f.attrs["Tb"] = 1.0
+        f.attrs["ifos"] = ["H1", "L1"]
+        f["parameters/detection_statistic"] = np.zeros(3)
+        f["parameters/detection_time"] = np.zeros(2)
+        f["parameters/shift"] = np.zeros((3, 2))
+    with pytest.raises(LedgerError, match="has 2 records"):
+        EventSet.check_file(events)
+
+
+def test_non_finite_waveforms_are_an_error_naming_the_record(tmp_path, make_waveforms):
+    good = make_waveforms(n=4)
+    bad = dict(good.waveforms)
+    bad["plus"] = bad["plus"].copy()
+    bad["plus"][2, 5] = np.nan
+    with pytest.raises(
+        LedgerError, match="waveforms/plus has a non-finite value in record 2"
+    ):
+        WaveformSet(good.parameters, bad, good.attrs, source="signals.hdf5")
+
+    # a file damaged after it was written: found by a read, or by check_file
+    path = good.write(tmp_path / "signals.hdf5")
+    with h5py.File(path, "r+") as f:
+        f["waveforms/cross"][3, 0] = np.inf
+    WaveformSet.check_file(path)  # the structure is fine
+    with pytest.raises(LedgerError, match="signals.hdf5: waveforms/cross .* record 3"):
+        WaveformSet.check_file(path, values=True)
+    with pytest.raises(LedgerError, match="record 3"):
+        WaveformSet.read(path)

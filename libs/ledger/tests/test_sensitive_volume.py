@@ -350,3 +350,39 @@ def test_a_wide_pooled_bin_is_placed_where_its_draws_are():
     # inside the top bin but above its draws' mean: that bin's efficiency
     assert curve.at(50.0) == curve.efficiency[1]
     assert curve.at(101.0) is None
+
+
+def test_chirp_mass():
+    from aframe.ledger.sensitive_volume import chirp_mass
+
+    assert chirp_mass(np.array([30.0]), np.array([30.0]))[0] == pytest.approx(
+        30.0 * 2**-0.2
+    )
+
+
+def test_binned_views_restrict_to_each_bin():
+    from aframe.ledger.sensitive_volume import binned_volume, efficiency_in_bins
+
+    rng = np.random.default_rng(4)
+    mc = rng.uniform(5, 45, 20_000)
+    # heavier sources are found more often: P(found) = mc / 50
+    statistic = np.where(rng.uniform(size=mc.size) < mc / 50, 10.0, -np.inf)
+    edges = np.array([5.0, 15.0, 25.0, 35.0, 45.0])
+    eff = efficiency_in_bins(mc, statistic, 5.0, edges)
+    np.testing.assert_allclose(eff.efficiency, [0.2, 0.4, 0.6, 0.8], atol=0.02)
+    assert (eff.lower < eff.efficiency).all() and (eff.efficiency < eff.upper).all()
+    # equal weights: V0 times the found fraction of the bin
+    vol = binned_volume(statistic, np.zeros(mc.size), 10.0, 5.0, mc, edges)
+    np.testing.assert_allclose(vol.volume, 10.0 * eff.efficiency)
+    np.testing.assert_allclose(
+        vol.error, 10.0 * np.sqrt(eff.efficiency * (1 - eff.efficiency) / eff.counts)
+    )
+    # weights within a bin reweight it; an empty bin has no volume
+    logw = np.where(mc > 40, np.log(3.0), 0.0)
+    wide = np.array([5.0, 35.0, 45.0, 60.0])
+    vol = binned_volume(statistic, logw, 10.0, 5.0, mc, wide)
+    top = (mc >= 35) & (mc <= 45)
+    w = np.where(mc[top] > 40, 3.0, 1.0)
+    found = np.isfinite(statistic[top])
+    assert vol.volume[1] == pytest.approx(10.0 * w[found].sum() / w.sum())
+    assert np.isnan(vol.volume[2]) and np.isnan(vol.error[2])

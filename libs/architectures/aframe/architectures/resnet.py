@@ -307,20 +307,6 @@ class ResNet1D(nn.Module):
                 if isinstance(module, BasicBlock):
                     nn.init.zeros_(module.norm2.weight)
 
-    def parts(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """The network's own logit and the stem features its loudness comes from.
-
-        Args:
-            x: (batch, ifo, kernel_size) whitened strain
-
-        Returns:
-            (batch, 1) logit ``g`` before any loudness term, and the stem
-            convolution's output ``h`` (batch, channel, time)
-        """
-        h = self.stem_conv(x)
-        y = self.stages(self.stem(h))
-        return self.head(torch.flatten(self.pool(y), 1)), h
-
     def forward(self, x: Tensor) -> Tensor:
         """Logits of whitened kernels.
 
@@ -330,7 +316,9 @@ class ResNet1D(nn.Module):
         Returns:
             (batch, 1) logits (with the loudness term when there is one)
         """
-        logit, h = self.parts(x)
+        h = self.stem_conv(x)
+        y = self.stages(self.stem(h))
+        logit = self.head(torch.flatten(self.pool(y), 1))
         if self.amplitude is not None:
             logit = self.amplitude(logit, h)
         return logit

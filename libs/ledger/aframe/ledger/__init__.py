@@ -3,6 +3,7 @@
 See ``docs/artifacts.md`` for the layout of each type.
 """
 
+from aframe.ledger.candidates import CandidateSet
 from aframe.ledger.errors import LedgerError
 from aframe.ledger.events import EventSet
 from aframe.ledger.glitches import GlitchSet
@@ -21,6 +22,7 @@ __all__ = [
     "LEDGER_TYPES",
     "SOURCE_PARAMETERS",
     "WAVEFORM_ATTRS",
+    "CandidateSet",
     "EventSet",
     "GlitchSet",
     "InjectionSet",

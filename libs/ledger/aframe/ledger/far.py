@@ -12,9 +12,10 @@ returns is therefore ``max(nb, 1)/Tb``.
 
 Vetoes remove background events whose time, as seen in each detector
 (``detection_time + shift[ifo]``), falls in a veto segment of that detector.
-Vetoed livetime is not subtracted from ``Tb`` (the analysed segments are not
-stored with the events), so after vetoes ``Tb`` slightly overstates the
-livetime and rates are slightly underestimated.
+``apply_vetoes`` does not change ``Tb`` (the analysed segments are not stored
+with the events): the deadtime the vetoes remove from it follows from the test
+segments and the shifts, ``aframe.ledger.livetime.vetoed_livetime``, and
+``aframe.ledger.livetime.with_deadtime`` takes it off.
 """
 
 from __future__ import annotations

@@ -284,6 +284,7 @@ class RecordSet:
                         raise self._error(
                             f"{where} has dtype {value.dtype}, expected floats"
                         )
+                    _check_finite(value, where, self._error)
                     if value.ndim != 2:
                         raise self._error(
                             f"{where} has shape {value.shape}, "
@@ -665,6 +666,78 @@ class RecordSet:
         return attrs
 
     @classmethod
+    def check_file(cls, path: str | Path, values: bool = False) -> None:
+        """Check a file against the type, by default reading no data.
+
+        Cheap enough to run on every artifact before a step is taken as
+        done: the type, the required attrs, parameters and waveforms, and
+        equal record counts, from the HDF5 metadata alone. With ``values``
+        the waveforms are also read, a block of records at a time, and must
+        be finite.
+
+        Args:
+            path: the HDF5 file
+            values: also check that every waveform sample is finite
+
+        Raises:
+            LedgerError: naming the file and the first problem
+        """
+        f, name = cls._open(path)
+        shapes: dict[str, dict[str, tuple[int, ...]]] = {}
+        try:
+            with f:
+                if values and isinstance(f.get("waveforms"), h5py.Group):
+                    for field, dset in f["waveforms"].items():
+                        _check_dataset_finite(dset, f"waveforms/{field}", name)
+                attrs = {k: normalize_attr(v) for k, v in f.attrs.items()}
+                for kind in ("parameters", "waveforms"):
+                    group = f.get(kind)
+                    if group is None:
+                        continue
+                    if not isinstance(group, h5py.Group):
+                        raise LedgerError(f"{name}: {kind} is not a group")
+                    shapes[kind] = {}
+                    for field, dset in group.items():
+                        if not isinstance(dset, h5py.Dataset):
+                            raise LedgerError(
+                                f"{name}: {kind}/{field} is not a dataset"
+                            )
+                        shapes[kind][field] = dset.shape
+        except OSError as err:
+            raise LedgerError(f"{name}: unreadable HDF5 content ({err})") from err
+        # an instance with the file's attrs knows what the file must hold
+        probe = cls.__new__(cls)
+        probe.attrs, probe.source = attrs, name
+        for attr in cls.required_attrs:
+            if attr not in attrs:
+                raise LedgerError(
+                    f"{name}: attribute {attr} missing (required by {cls.__name__})"
+                )
+        required = {
+            "parameters": probe.all_required_parameters(),
+            "waveforms": probe.required_waveforms(),
+        }
+        counts = {}
+        for kind, fields in required.items():
+            for field in fields:
+                if field not in shapes.get(kind, {}):
+                    raise LedgerError(
+                        f"{name}: {kind}/{field} missing (required by {cls.__name__})"
+                    )
+        for kind, fields in shapes.items():
+            for field, shape in fields.items():
+                if not shape:
+                    raise LedgerError(f"{name}: {kind}/{field} is a scalar")
+                counts[f"{kind}/{field}"] = shape[0]
+        if len(set(counts.values())) > 1:
+            first = next(iter(counts))
+            for where, n in counts.items():
+                if n != counts[first]:
+                    raise LedgerError(
+                        f"{name}: {where} has {n} records, {first} has {counts[first]}"
+                    )
+
+    @classmethod
     def aggregate(
         cls,
         paths: Sequence[str | Path],
@@ -773,3 +846,44 @@ def read_any(path: str | Path, **kwargs) -> Any:
     f, _, kind = open_ledger(path)
     f.close()
     return LEDGER_TYPES[kind].read(path, **kwargs)
+
+
+def _check_finite(value: np.ndarray, where: str, error, offset: int = 0) -> None:
+    finite = np.isfinite(value)
+    if not finite.all():
+        record = offset + int(np.argwhere(~finite)[0][0])
+        raise error(
+            f"{where} has a non-finite value in record {record} "
+            "(waveforms must be finite)"
+        )
+
+
+def _check_dataset_finite(dset: h5py.Dataset, where: str, name: str) -> None:
+    if dset.ndim == 0 or dset.dtype.kind != "f":
+        return
+    row_bytes = max(1, int(np.prod(dset.shape[1:])) * dset.dtype.itemsize)
+    rows = max(1, (64 << 20) // row_bytes)  # 64 MiB at a time
+
+    def error(message: str) -> LedgerError:
+        return LedgerError(f"{name}: {message}")
+
+    for start in range(0, dset.shape[0], rows):
+        _check_finite(dset[start : start + rows], where, error, start)
+
+
+def check_any(path: str | Path) -> str:
+    """Check the structure of a record set of whichever type it names.
+
+    Args:
+        path: the HDF5 file
+
+    Returns:
+        its ``ledger_type``
+
+    Raises:
+        LedgerError: a missing, foreign or malformed file, naming it
+    """
+    f, _, kind = open_ledger(path)
+    f.close()
+    LEDGER_TYPES[kind].check_file(path)
+    return kind

@@ -688,3 +688,97 @@ def euclidean_weights(snr: np.ndarray, low: float, high: float) -> np.ndarray:
             f"SNR range must satisfy 0 < low < high, got {(low, high)}"
         )
     return np.asarray(snr, dtype=np.float64) ** -4.0 * (high - low)
+
+
+# ---------------------------------------------------------------- binned views
+def chirp_mass(mass_1: np.ndarray, mass_2: np.ndarray) -> np.ndarray:
+    """Chirp mass ``(m1 m2)^(3/5) / (m1 + m2)^(1/5)`` in the masses' frame and unit.
+
+    Args:
+        mass_1: (N,) primary masses, M☉
+        mass_2: (N,) secondary masses, M☉
+
+    Returns:
+        (N,) chirp masses, M☉
+    """
+    m1 = np.asarray(mass_1, dtype=np.float64)
+    m2 = np.asarray(mass_2, dtype=np.float64)
+    return (m1 * m2) ** 0.6 / (m1 + m2) ** 0.2
+
+
+def efficiency_in_bins(
+    values: np.ndarray,
+    statistic: np.ndarray,
+    threshold: float,
+    edges: np.ndarray,
+    level: float = ONE_SIGMA,
+) -> EfficiencyCurve:
+    """Found fraction of the draws in bins of any positive parameter.
+
+    ``efficiency_vs_snr`` binned on another parameter (chirp mass, distance):
+    unweighted counts, Wilson intervals; the curve's ``snr_edges`` and
+    ``snr_mean`` hold that parameter's edges and each bin's geometric mean.
+
+    Args:
+        values: (N,) the parameter of every draw (accepted and rejected), > 0
+        statistic: (N,) detection statistic, ``-inf`` where not found
+        threshold: detection statistic a draw must reach (``≥``)
+        edges: (B+1,) increasing bin edges
+        level: probability of the Wilson intervals
+
+    Returns:
+        the binned found fraction
+    """
+    return efficiency_vs_snr(values, statistic, threshold, edges, level)
+
+
+def binned_volume(
+    statistic: np.ndarray,
+    log_weight: np.ndarray,
+    v0: float,
+    threshold: float,
+    values: np.ndarray,
+    edges: np.ndarray,
+) -> VolumeCurve:
+    """Sensitive volume of a population restricted to each bin of a parameter.
+
+    The population ``q`` restricted to bin ``b`` is ``q·1_b / P_q(b)``: the
+    importance weights times the bin's indicator, so each bin's volume is
+    ``V0·Σ_found w 1_b / Σ_all w 1_b`` with the error of ``sensitive_volume``
+    (the volume a search has for sources of that bin only, e.g. a chirp-mass
+    range, distributed otherwise like ``q``).
+
+    Args:
+        statistic: (N,) detection statistic of every draw, ``-inf`` if missed
+        log_weight: (N,) log importance weights against the population
+        v0: the population's volume normalisation, Gpc³
+        threshold: detection statistic a draw must reach (``≥``)
+        values: (N,) the binned parameter of every draw
+        edges: (B+1,) increasing bin edges (the last bin includes its edge)
+
+    Returns:
+        a curve over the bins: ``volume[b]``, ``error[b]`` (NaN where no draw
+        of the bin has weight), ``thresholds`` the threshold repeated,
+        ``effective_samples`` over all the draws
+    """
+    values = np.asarray(values, dtype=np.float64)
+    edges = _check_edges(edges)
+    log_weight = np.asarray(log_weight, dtype=np.float64)
+    bins = np.searchsorted(edges, values, side="right") - 1
+    bins[values == edges[-1]] = len(edges) - 2
+    volume, error = np.full(len(edges) - 1, np.nan), np.full(len(edges) - 1, np.nan)
+    for b in range(len(edges) - 1):
+        inside = bins == b
+        logw = np.where(inside, log_weight, -np.inf)
+        if not np.isfinite(logw).any():
+            continue
+        curve = sensitive_volume(statistic, logw, v0, threshold)
+        volume[b], error[b] = curve.volume[0], curve.error[0]
+    every = sensitive_volume(statistic, log_weight, v0, threshold)
+    return VolumeCurve(
+        thresholds=np.full(len(volume), float(threshold)),
+        volume=volume,
+        error=error,
+        v0=float(v0),
+        effective_samples=every.effective_samples,
+    )

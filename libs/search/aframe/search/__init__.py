@@ -12,6 +12,12 @@ and the app.
 - ``postprocess``: from one network output per kernel to events: causal
   boxcar integration, clustering, peak timing, and the kernel ranges that
   decide the events of chosen spans.
+- ``replay``: the outputs and events a job had on a stretch of its stream,
+  re-run on the job's kernel grid (the app's inspector).
+- ``jobs``: one (background segment, shift) job each: planning, shifted reads,
+  the streams and their event files, resumable (infer and the offline search).
+- ``online``: a stream fed piece by piece (frames) and its events decided as
+  soon as they are certain: the same outputs and events as the offline ones.
 - ``testing``: small exported networks and inputs for the tests of the search
   and of its users.
 """

@@ -21,9 +21,13 @@ import logging
 from typing import Literal, Protocol
 
 import numpy as np
-import onnxruntime as ort
 
-from aframe.search.repository import ExportedModel
+from aframe.search.repository import ExportedModel, RepositoryError
+from aframe.utils.offline import disable_network_features
+
+# before onnxruntime loads: its telemetry reads the environment only then
+disable_network_features()
+import onnxruntime as ort  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -103,9 +107,17 @@ class LocalBackend(_Batched):
         options.intra_op_num_threads = int(intra_op_threads)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(
-            str(model.onnx_path), options, providers=["CPUExecutionProvider"]
-        )
+        try:
+            self.session = ort.InferenceSession(
+                str(model.onnx_path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as err:  # onnxruntime's own types (InvalidProtobuf, Fail, ...)
+            # a truncated or foreign file: one line naming it, no traceback
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else err
+            raise RepositoryError(
+                f"{model.onnx_path}: onnxruntime cannot load it "
+                f"({type(err).__name__}: {reason}); export the model again"
+            ) from err
         self.input_name = model.input_name
         self.output_name = model.output_name
         self.input_shape = model.input_shape

@@ -265,3 +265,23 @@ def find_window_events(
     if not stats:
         return np.zeros(0), np.zeros(0)
     return np.concatenate(stats), np.concatenate(times)
+
+
+def fallback_time_offset(kernel_length: float, integration_length: float) -> float:
+    """The event-time offset used when no calibration with injections exists.
+
+    A network responds while the merger lies within its kernel, and the causal
+    boxcar delays the integrated peak by up to ``integration_length``; the
+    middle of that range, ``(kernel_length + integration_length) / 2``, is
+    the guess used for an untrained (or unresponsive) model, or for data
+    without injections to calibrate with (infer measures the offset instead,
+    ``infer.calibration``).
+
+    Args:
+        kernel_length: seconds of each kernel
+        integration_length: boxcar length, seconds
+
+    Returns:
+        seconds from the merger to the peak centre
+    """
+    return (kernel_length + integration_length) / 2

@@ -13,7 +13,13 @@ Built without training and without the export project:
 - ``write_onnx_model``: a network as one complete version of a model
   repository, written with ``torch.onnx`` and the repository contract
   (``aframe.search.repository``); export-model writes the same layout with
-  hermes.quiver and checks the ONNX network against torch, which this skips.
+  hermes.quiver and checks the ONNX network against torch, which this skips;
+- ``chirp_responses``, ``white_snr`` and ``CoherentMatchedFilter``: a BBH
+  chirp at any sample rate, its SNR in white noise, and a fixed, deterministic
+  stand-in for a trained detector: a quadrature matched filter with that chirp
+  in every detector, whose output rises with the power the template matches
+  *coincidently* in all of them (so a loud glitch or a signal in one detector
+  alone scores like noise), for tests and benchmarks that need detections.
 """
 
 from __future__ import annotations
@@ -247,3 +253,162 @@ def make_injections(
         "snr_threshold": 4.0,
     }
     return InjectionSet(params, waves, attrs)
+
+
+def _band_limit(x: np.ndarray, rate_in: float, rate_out: float) -> np.ndarray:
+    """``x`` resampled from ``rate_in`` to ``rate_out`` by truncating its spectrum."""
+    n_out = int(round(len(x) * rate_out / rate_in))
+    spectrum = np.fft.rfft(x)[: n_out // 2 + 1]
+    return np.fft.irfft(spectrum, n_out) * (n_out / len(x))
+
+
+def chirp_responses(
+    sample_rate: float,
+    mass_1: float = 35.0,
+    mass_2: float = 30.0,
+    duration: float = WAVEFORM_DURATION,
+    coalescence_time: float = COALESCENCE_TIME,
+    phase: float = 0.0,
+) -> dict[str, np.ndarray]:
+    """IMRPhenomPv2 responses in H1 and L1 at any sample rate.
+
+    Drawn at 4096 Hz (face-on, 500 Mpc, from 20 Hz), tapered over its first
+    0.1 s, band-limited to ``sample_rate`` and projected with fixed antenna
+    factors (H1: 0.6, 0.3; L1: -0.5, 0.4, arriving 6 ms later).
+
+    Args:
+        sample_rate: Hz (4096 divided by a whole number)
+        mass_1: detector-frame primary mass, solar masses
+        mass_2: detector-frame secondary mass, solar masses
+        duration: seconds of each response
+        coalescence_time: seconds from the response's start to its merger
+        phase: orbital phase at the reference frequency, radians
+
+    Returns:
+        ifo → (duration·sample_rate,) strain, merger at ``coalescence_time``
+    """
+    import lal
+    import lalsimulation as ls
+
+    fs = 4096.0
+    hp, hc = ls.SimInspiralChooseTDWaveform(
+        mass_1 * lal.MSUN_SI, mass_2 * lal.MSUN_SI, 0, 0, 0, 0, 0, 0,
+        500e6 * lal.PC_SI, 0.0, phase, 0, 0, 0, 1 / fs, 20.0, 50.0,
+        lal.CreateDict(), ls.IMRPhenomPv2,
+    )  # fmt: skip
+    merger = int(round(-float(hp.epoch) * fs))
+    taper = np.ones(len(hp.data.data))
+    ramp = int(0.1 * fs)
+    taper[:ramp] = 0.5 * (1 - np.cos(np.pi * np.arange(ramp) / ramp))
+    n = int(round(duration * fs))
+    out = {}
+    for ifo, (fp, fc, delay) in zip(IFOS, [(0.6, 0.3, 0.0), (-0.5, 0.4, 0.006)]):
+        h = (fp * hp.data.data + fc * hc.data.data) * taper
+        full = np.zeros(n)
+        start = int(round((coalescence_time + delay) * fs)) - merger
+        lo, hi = max(start, 0), min(start + len(h), n)
+        full[lo:hi] = h[lo - start : hi - start]
+        out[ifo] = _band_limit(full, fs, sample_rate)
+    return out
+
+
+def white_snr(
+    h: np.ndarray, sample_rate: float, sigma: float = SIGMA, highpass: float = 32.0
+) -> float:
+    """Optimal SNR of ``h`` in white noise of standard deviation ``sigma``.
+
+    The one-sided PSD of such noise is ``2·sigma²/sample_rate``; frequencies
+    below ``highpass`` are left out, as the whitening does.
+
+    Args:
+        h: the strain, shape (T,)
+        sample_rate: Hz
+        sigma: the noise's standard deviation per sample
+        highpass: Hz
+
+    Returns:
+        the SNR
+    """
+    freqs = np.fft.rfftfreq(len(h), 1 / sample_rate)
+    hf = np.fft.rfft(h) / sample_rate
+    psd = 2 * sigma**2 / sample_rate
+    df = sample_rate / len(h)
+    keep = freqs >= highpass
+    return float(np.sqrt(4 * np.sum(np.abs(hf[keep]) ** 2 / psd) * df))
+
+
+class CoherentMatchedFilter(torch.nn.Module):
+    """A quadrature matched filter whose output needs the chirp in every detector.
+
+    Each detector's whitened kernel is correlated with a unit-norm template
+    and its 90° rotation (its Hilbert transform), so ``P(τ) = c_cos² + c_sin²``
+    is the matched power at lag ``τ`` whatever the signal's phase: about
+    ``ρ²`` for a signal of matched SNR ``ρ``, an exponential of mean 2 in
+    Gaussian noise. Each detector's power is maximised over lags within
+    ``max_delay`` (the light travel time), the minimum over detectors taken
+    at every lag, and the output is the log of its maximum over the kernel:
+    a stand-in for a trained network with a known response, monotonic in the
+    weaker detector's matched SNR and blind to power in one detector alone.
+
+    Args:
+        template: (L,) the whitened chirp to match, L < kernel_size
+        sample_rate: Hz
+        max_delay: seconds either way a detector's peak may lie from another's
+    """
+
+    def __init__(
+        self, template: np.ndarray, sample_rate: float, max_delay: float = 0.012
+    ):
+        super().__init__()
+        t = np.asarray(template, dtype=np.float64)
+        t = t / np.linalg.norm(t)
+        spectrum = np.fft.rfft(t)
+        quadrature = np.fft.irfft(-1j * spectrum, len(t))
+        quadrature -= (quadrature @ t) * t
+        quadrature /= np.linalg.norm(quadrature)
+        weights = np.stack([t, quadrature])[:, None, :]  # (2, 1, L)
+        self.register_buffer("weights", torch.tensor(weights, dtype=torch.float32))
+        self.pool = 2 * int(round(max_delay * sample_rate)) + 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # (batch, ifo, time) -> (batch, 1)
+        batch, ifos, size = x.shape
+        c = torch.nn.functional.conv1d(x.reshape(batch * ifos, 1, size), self.weights)
+        power = c.square().sum(1).reshape(batch, ifos, -1)
+        power = torch.nn.functional.max_pool1d(
+            power, self.pool, stride=1, padding=self.pool // 2
+        )
+        coincident = power.amin(dim=1)  # (batch, lags)
+        return torch.log(coincident.amax(dim=-1, keepdim=True) + 1e-3)
+
+
+def chirp_template(
+    config: PreprocessingConfig,
+    length: float = 0.5,
+    mass_1: float = 35.0,
+    mass_2: float = 30.0,
+    after: float = 0.05,
+) -> np.ndarray:
+    """The whitened chirp a ``CoherentMatchedFilter`` matches, for white noise.
+
+    In white noise the whitening is a highpass and a scale, so the template is
+    the H1 response highpassed at ``config.highpass``, over the ``length`` s
+    ending ``after`` s past the merger.
+
+    Args:
+        config: the preprocessing (sample rate, highpass)
+        length: seconds of template
+        mass_1: detector-frame primary mass, solar masses
+        mass_2: detector-frame secondary mass, solar masses
+        after: seconds of ringdown kept after the merger
+
+    Returns:
+        (length·sample_rate,) the template (any norm)
+    """
+    fs = config.sample_rate
+    h = chirp_responses(fs, mass_1, mass_2)["H1"]
+    spectrum = np.fft.rfft(h)
+    spectrum[np.fft.rfftfreq(len(h), 1 / fs) < (config.highpass or 0.0)] = 0
+    h = np.fft.irfft(spectrum, len(h))
+    end = int(round((COALESCENCE_TIME + after) * fs))
+    return h[end - int(round(length * fs)) : end]

@@ -42,6 +42,7 @@ from analysis.inputs import AnalysisInputs
 logger = logging.getLogger(__name__)
 
 DAY = farlib.seconds_per("day")
+YEAR = farlib.seconds_per("year")
 
 #: network-SNR edges the efficiency bins are pooled from
 EFFICIENCY_EDGES = (
@@ -251,12 +252,19 @@ def _summary(
     summary: dict[str, Any] = {
         "Tb": tb,
         "Tb_days": tb / DAY,
+        "Tb_years": tb / YEAR,
         "num_background_events": len(background),
         "num_injections": len(draws),
         "num_found_at_1_per_day": None,
         "threshold_at_1_per_hour": None,
         "threshold_at_1_per_day": None,
         "far_per_day_of_loudest_zero_lag": None,
+        "far_per_year_of_loudest_zero_lag": None,
+        "ifar_years_of_loudest_zero_lag": None,
+        "num_zero_lag_events": None,
+        "reference_fars_per_year": {
+            f"1_per_{unit}": YEAR / farlib.seconds_per(unit) for unit in SUMMARY_UNITS
+        },
         "sensitive_volume_gpc3_at_1_per_hour": None,
         "sensitive_volume_err_gpc3_at_1_per_hour": None,
         "sensitive_distance_mpc_at_1_per_hour": None,
@@ -265,6 +273,7 @@ def _summary(
         "sensitive_distance_mpc_at_1_per_day": None,
         "efficiency_at_snr": {f"{s:g}": None for s in efficiency_snrs},
         "far_for_efficiency_per_day": 1.0,
+        "far_for_efficiency_per_year": YEAR / DAY,
         "interval_level": ONE_SIGMA,
         "snr_50_at_1_per_hour": None,
         "snr_50_interval_at_1_per_hour": None,
@@ -277,11 +286,16 @@ def _summary(
         "validation_vs_test": None,
     }
     zero_lag = inputs.zero_lag
+    if zero_lag is not None:
+        summary["num_zero_lag_events"] = len(zero_lag)
     if zero_lag is not None and len(zero_lag):
         loudest = _loudest(zero_lag)
         summary["far_per_day_of_loudest_zero_lag"] = farlib.far(
             background, loudest, unit="day"
         )
+        per_year = farlib.far(background, loudest, unit="year")
+        summary["far_per_year_of_loudest_zero_lag"] = per_year
+        summary["ifar_years_of_loudest_zero_lag"] = 1 / per_year
         if farlib.nb(background, loudest) == 0:
             notes.append(
                 "the loudest zero-lag event is louder than every background "

@@ -51,6 +51,12 @@ SUMMARY_KEYS = {
     "num_snr_ge_20",
     "validation_vs_test",
     "loudest_background_near_glitches",
+    "Tb_years",
+    "far_per_year_of_loudest_zero_lag",
+    "ifar_years_of_loudest_zero_lag",
+    "num_zero_lag_events",
+    "reference_fars_per_year",
+    "far_for_efficiency_per_year",
 }
 BIN_KEYS = {
     "snr_low",

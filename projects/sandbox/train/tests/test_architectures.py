@@ -9,7 +9,20 @@ from train.architectures import COMMANDS, Architecture, resnet
 from train.cli import train
 
 #: what a command line needs besides the architecture
-REQUIRED = ["--background_dir", "bg", "--signals", "s.hdf5", "--outdir", "out"]
+REQUIRED = [
+    "--background_dir",
+    "bg",
+    "--signals",
+    "s.hdf5",
+    "--outdir",
+    "out",
+    "--inference_sampling_rate",
+    "2",
+    "--integration_length",
+    "1",
+    "--cluster_window_length",
+    "4",
+]
 
 
 def _defaults(network):

@@ -71,6 +71,9 @@ def train(
     signals: Path,
     outdir: Path,
     architecture: Architecture,
+    inference_sampling_rate: float,
+    integration_length: float,
+    cluster_window_length: float,
     glitches: Path | None = None,
     ifos: list[str] = ["H1", "L1"],  # noqa: B006 (jsonargparse needs the literal)
     sample_rate: float = 2048.0,
@@ -93,9 +96,6 @@ def train(
     snr_index: float = -3.0,
     left_pad: float = 0.25,
     right_pad: float = 0.05,
-    inference_sampling_rate: float = 1.0,
-    integration_length: float = 1.0,
-    cluster_window_length: float = 8.0,
     valid_length: float = 1800.0,
     valid_livetime: float = 14400.0,
     valid_shift: float = 1.0,
@@ -107,12 +107,12 @@ def train(
     valid_batch_size: int = 256,
     batch_size: int = 128,
     batches_per_epoch: int = 300,
-    max_epochs: int = 6,
+    max_epochs: int = 12,
     lr: float = 2e-3,
     lr_ramp: float = 0.1,
     weight_decay: float = 0.0,
-    margin_slope: float = 0.0,
-    margin_snr: float = 8.0,
+    margin_slope: float = 0.5,
+    margin_snr: float = 12.0,
     monitor: str = "valid_recall_per_hour",
     early_stop: int | None = None,
     max_time: float | None = 20.0,
@@ -143,6 +143,10 @@ def train(
             preprocessing.json, batch.hdf5, metrics.csv, config.yaml,
             checkpoints/)
         architecture: the network (subcommand, e.g. ``resnet``)
+        inference_sampling_rate: kernels per second of the search the
+            validation imitates (infer's), Hz
+        integration_length: the search's boxcar over the outputs, s
+        cluster_window_length: the search's clustering window, s
         glitches: glitch snippets (GlitchSet) for augmentation; None, a
             missing or an empty file trains without glitches
         ifos: detectors, in channel order
@@ -170,10 +174,6 @@ def train(
         snr_index: power-law index of the training SNR distribution
         left_pad: least time from the kernel's start to the coalescence, s
         right_pad: least time from the coalescence to the kernel's end, s
-        inference_sampling_rate: kernels per second of the search the
-            validation imitates (infer's), Hz
-        integration_length: the search's boxcar over the outputs, s
-        cluster_window_length: the search's clustering window, s
         valid_length: latest background held out for validation, s
         valid_livetime: timeslide background livetime to validate on, s
         valid_shift: timeslide step, s (a multiple of the kernel stride)

@@ -22,44 +22,32 @@ _PROGRESS = ("valid_auroc", "valid_recall_per_hour")
 
 
 def detection_loss(
-    logits: Tensor,
-    labels: Tensor,
-    snr: Tensor,
-    slope: float,
-    snr0: float,
-    loudness: Tensor | None = None,
+    logits: Tensor, labels: Tensor, snr: Tensor, slope: float, snr0: float
 ) -> Tensor:
-    """Binary cross-entropy, plus a margin that rises with a loud signal's SNR.
+    """Binary cross-entropy in which a loud signal's logit must keep rising with SNR.
 
-    Every sample is scored with plain binary cross-entropy on its logit ``z``.
-    A positive of network SNR ρ above ``snr0`` must in addition clear a margin
-    ``m = slope·(ρ - snr0)``: it adds ``softplus(m - z')``, so training keeps
-    separating loud signals instead of stopping once they are confidently
-    positive (where cross-entropy has no gradient left). ``z'`` is
-    ``loudness`` when given: the logit recomputed with the network's own part
-    held fixed, so the margin trains only the loudness term
-    (``aframe.architectures.resnet.AmplitudeTerm``) and the classifier keeps
-    the plain cross-entropy objective that decides the sensitivity at
-    threshold. Both sums are divided by the batch size.
+    A positive of network SNR ρ is scored as if its logit were
+    ``z - slope·max(ρ - snr0, 0)``: above ``snr0`` it must clear a margin
+    that rises linearly with its loudness, so training keeps separating loud
+    signals instead of stopping once they are confidently positive (where
+    plain cross-entropy has no gradient left), and the network's loudness
+    term (``aframe.architectures.resnet.AmplitudeTerm``) learns to carry the
+    statistic past anything noise makes. Fainter positives and all negatives
+    are plain cross-entropy, so the margin leaves the threshold region alone.
 
     Args:
-        logits: (B, 1) network outputs ``z``
+        logits: (B, 1) network outputs
         labels: (B, 1) 1 for a coherent signal, else 0
         snr: (B, 1) network SNR of each positive's signal
-        slope: margin per unit of SNR above ``snr0`` (0: plain cross-entropy)
+        slope: logit margin per unit of SNR above ``snr0`` (0: plain
+            cross-entropy)
         snr0: SNR from which the margin rises
-        loudness: (B, 1) ``z'`` (default ``logits``)
 
     Returns:
         the mean loss
     """
-    loss = F.binary_cross_entropy_with_logits(logits, labels)
-    if slope == 0:
-        return loss
     margin = slope * (snr - snr0).clamp_min(0)
-    loud = labels * (margin > 0)
-    target = logits if loudness is None else loudness
-    return loss + (loud * F.softplus(margin - target)).sum() / len(logits)
+    return F.binary_cross_entropy_with_logits(logits - labels * margin, labels)
 
 
 class DetectorModule(LightningModule):
@@ -73,8 +61,7 @@ class DetectorModule(LightningModule):
         weight_decay: AdamW weight decay
         lr_ramp: fraction of all steps spent ramping the learning rate up
         margin_slope: logit margin per unit of SNR above ``margin_snr`` a
-            signal must clear (``detection_loss``; 0: plain cross-entropy);
-            with a loudness term the margin trains only that term
+            signal must clear (``detection_loss``; 0: plain cross-entropy)
         margin_snr: SNR from which the margin rises
         total_steps: optimiser steps the schedule spans
         valid_snr_range: [low, high] the validation SNRs were drawn on
@@ -128,34 +115,15 @@ class DetectorModule(LightningModule):
         return {"X": x, "y": y, "snr": snr}
 
     def training_step(self, batch: dict, batch_idx: int) -> Tensor:
-        logits, loudness = self._logits(batch["X"])
+        logits = self.model(batch["X"]).float()
         loss = detection_loss(
-            logits,
-            batch["y"],
-            batch["snr"],
-            self.margin_slope,
-            self.margin_snr,
-            loudness,
+            logits, batch["y"], batch["snr"], self.margin_slope, self.margin_snr
         )
         self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True)
         self.log(
             "lr", self.optimizers().param_groups[0]["lr"], on_step=True, on_epoch=False
         )
         return loss
-
-    def _logits(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
-        """Logits, and the logits with the network's own part held fixed.
-
-        The second is None when the network has no loudness term.
-        """
-        amplitude = getattr(self.model, "amplitude", None)
-        if amplitude is None or self.margin_slope == 0:
-            return self.model(x).float(), None
-        logit, h = self.model.parts(x)
-        return (
-            amplitude(logit, h).float(),
-            amplitude(logit.detach(), h).float(),
-        )
 
     def on_validation_epoch_start(self) -> None:
         self._outputs = []

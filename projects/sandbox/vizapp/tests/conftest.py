@@ -1,14 +1,21 @@
-"""A small, complete synthetic experiment and a running app for the vizapp tests.
+"""Experiments and a running app for the vizapp tests.
 
-The experiment has everything the app reads, written with the libraries, as
-the pipeline's steps would write it: event ledgers from
-``aframe.ledger.synthetic``, analysis results and a run summary computed from
-them with the ledger's FAR and sensitive-volume estimators, a 1024 s test
-background at 256 Hz, the test injections, and a tiny convolutional network
-written as a model repository by ``aframe.search.testing``.
+- ``experiment_dirs``: a small, complete synthetic experiment with everything
+  the app reads, written with the libraries as the pipeline's steps would
+  write it: event ledgers from ``aframe.ledger.synthetic``, analysis results
+  and a run summary computed from them with the ledger's FAR and
+  sensitive-volume estimators, a 1024 s test background at 256 Hz, the test
+  injections, a tiny convolutional network written as a model repository by
+  ``aframe.search.testing``, and two veto segment files.
+- ``searched_dirs``: an experiment whose events the search itself made: white
+  noise, loud IMRPhenomPv2 injections and ``EndPower`` (``aframe.search
+  .testing``) run through the real ``infer`` in a subprocess (the projects
+  stay independent), for the test that the inspector reproduces the search.
 """
 
+import importlib.util
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -16,6 +23,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -146,7 +154,89 @@ def write_experiment(root: Path):
     config = preprocessing_config(sample_rate=SAMPLE_RATE, fduration=1.0)
     write_onnx_model(TinyNet(), config, base / "model_repo", batch_size=16)
     write_analysis(base, data)
+    write_vetoes(base / "vetoes")
     return base, data
+
+
+#: the veto files of the synthetic experiment: name → GPS segments
+VETOES = {
+    # [T0 + 45, T0 + 50) holds the found injections at T0 + 48
+    "H1-CAT2.txt": [
+        (T0 + 45.0, T0 + 50.0),
+        (T0 + 100.0, T0 + 160.0),
+        (T0 + 500.0, T0 + 520.0),
+    ],
+    "L1-CAT2.txt": [(T0 + 300.0, T0 + 340.0)],
+}
+
+
+@pytest.fixture(scope="session")
+def synthetic():
+    """The synthetic experiment's constants (tests cannot import conftest)."""
+    return SimpleNamespace(T0=T0, DURATION=DURATION, VETOES=VETOES)
+
+
+def write_vetoes(folder: Path) -> None:
+    """Two-column veto segment files, one per detector, and a file to ignore."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, segments in VETOES.items():
+        (folder / name).write_text("".join(f"{a} {b}\n" for a, b in segments))
+    (folder / "README").write_text("not a veto file\n")
+
+
+SEARCH_SCRIPT = """
+import sys
+from pathlib import Path
+import numpy as np
+from aframe.utils.offline import disable_network_features
+disable_network_features()
+from aframe.search import testing
+from infer.main import infer
+
+root = Path(sys.argv[1])
+data, base = root / "data", root / "base"
+folder = data / "test" / "background"
+folder.mkdir(parents=True)
+t0, duration = 1_000_000_000, 160
+testing.write_noise(folder, t0, duration, seed=10)
+times, shifts = [], []
+for k in (1, 2):
+    grid = np.arange(t0 + 12, t0 + duration - k - 6, 24.0) + 0.37 * k
+    times.extend(grid)
+    shifts.extend([[0.0, float(k)]] * len(grid))
+testing.make_injections(
+    np.array(times), np.array(shifts), snr=30.0, seed=3
+).write(data / "test" / "waveforms.hdf5")
+config = testing.preprocessing_config()
+net = testing.EndPower(config.kernel_size, config.sample_rate).eval()
+testing.write_onnx_model(net, config, base / "model_repo", 16)
+infer(
+    basedir=base, datadir=data, ifos=["H1", "L1"], inference_sampling_rate=4.0,
+    Tb=300.0, shift_step=1.0, integration_length=0.5, cluster_window_length=4.0,
+    match_window=1.0, num_workers=1,
+)
+"""
+
+
+@pytest.fixture(scope="session")
+def searched_dirs(tmp_path_factory):
+    """(basedir, datadir) of an experiment the real ``infer`` searched."""
+    if importlib.util.find_spec("infer") is None:
+        pytest.fail(
+            "the infer project is not installed in this environment: the "
+            "inspector-equals-search test needs it to make real events"
+        )
+    root = tmp_path_factory.mktemp("searched")
+    done = subprocess.run(
+        [sys.executable, "-c", SEARCH_SCRIPT, str(root)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "AFRAME_LOG_LEVEL": "WARNING"},
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"infer failed:\n{done.stdout}\n{done.stderr}")
+    return root / "base", root / "data"
 
 
 @pytest.fixture(scope="session")
@@ -261,10 +351,31 @@ def browser(tmp_path_factory):
         "--window-size=1500,1300",
     ):
         options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # "performance": every network event of the page (the request log)
+    options.set_capability(
+        "goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"}
+    )
     driver = webdriver.Chrome(
         service=Service(executable_path=CHROMEDRIVER), options=options
     )
     driver.set_page_load_timeout(120)
     yield driver
     driver.quit()
+
+
+#: lines the browser tests report at the end of the run (request log,
+#: screenshots, load times), whether or not output is captured
+REPORT: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def report():
+    """Add lines to the end-of-run report (``pytest_terminal_summary``)."""
+    return REPORT
+
+
+def pytest_terminal_summary(terminalreporter):
+    if REPORT:
+        terminalreporter.section("vizapp in the browser")
+        for line in REPORT:
+            terminalreporter.write_line(line)

@@ -1,7 +1,19 @@
-"""The app in headless Chromium: every page renders, without browser errors."""
+"""The app in headless Chromium: every page renders, offline, without errors.
 
+Every request the browser makes (Chrome's performance log: each
+``Network.requestWillBeSent`` and ``Network.webSocketCreated``) is recorded
+across the pages; any that leaves 127.0.0.1 fails the test. The request log
+(JSON), a full-page PNG of every page and each page's load time are kept in a
+temporary folder (or ``$VIZAPP_SCREENSHOTS`` when set), printed at the end
+of the run.
+"""
+
+import json
+import os
 import time
+import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -31,6 +43,9 @@ return {
 };
 """
 
+#: schemes that never leave the page (inline data, blobs, blank frames)
+LOCAL_SCHEMES = ("data", "blob", "about")
+
 
 def wait_for(driver, predicate, timeout=90.0):
     deadline = time.monotonic() + timeout
@@ -39,7 +54,7 @@ def wait_for(driver, predicate, timeout=90.0):
         state = driver.execute_script(DEEP_JS)
         if predicate(state):
             return state
-        time.sleep(0.5)
+        time.sleep(0.25)
     raise AssertionError(f"page did not get there in {timeout} s: {state}")
 
 
@@ -51,54 +66,170 @@ def severe_errors(driver):
     ]
 
 
-def load(driver, url, screenshot: Path, predicate, timeout=90.0):
-    driver.get_log("browser")  # drop what earlier pages logged
-    driver.get(url)
-    state = wait_for(driver, predicate, timeout)
-    time.sleep(1.0)  # let the last frame paint before the screenshot
-    driver.save_screenshot(str(screenshot))
-    assert screenshot.stat().st_size > 10_000
-    assert severe_errors(driver) == []
-    return state
+def requests_of(driver) -> list[dict]:
+    """The requests in the performance log since the last call."""
+    out = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        method, params = message.get("method"), message.get("params", {})
+        if method == "Network.requestWillBeSent":
+            out.append(
+                {
+                    "url": params["request"]["url"],
+                    "method": params["request"]["method"],
+                    "type": params.get("type", ""),
+                }
+            )
+        elif method == "Network.webSocketCreated":
+            out.append({"url": params["url"], "method": "GET", "type": "WebSocket"})
+    return out
+
+
+def off_machine(url: str) -> bool:
+    parsed = urlparse(url)
+    if parsed.scheme in LOCAL_SCHEMES:
+        return False
+    return parsed.hostname != "127.0.0.1"
+
+
+class Session:
+    """Loads pages, keeping their requests, screenshots and load times."""
+
+    def __init__(self, driver, folder: Path):
+        self.driver, self.folder = driver, folder
+        self.requests: dict[str, list[dict]] = {}
+        self.load_times: dict[str, dict[str, float]] = {}
+
+    def load(self, url: str, name: str, predicate, timeout=90.0) -> dict:
+        driver = self.driver
+        driver.get_log("browser")  # drop what earlier pages logged
+        requests_of(driver)
+        driver.set_window_size(1500, 1300)
+        started = time.monotonic()
+        driver.get(url)
+        state = wait_for(driver, predicate, timeout)
+        rendered = time.monotonic() - started
+        navigation = driver.execute_script(
+            "const t = performance.getEntriesByType('navigation')[0];"
+            "return t ? t.loadEventEnd - t.startTime : null;"
+        )
+        time.sleep(1.0)  # let the last frame paint before the screenshot
+        # the whole page, not just the first screen: the window (its frame
+        # included) tall enough for the viewport to hold the content
+        for _ in range(4):
+            metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
+            size = metrics.get("cssContentSize") or metrics["contentSize"]
+            viewport = driver.execute_script("return window.innerHeight;")
+            if viewport >= size["height"] or viewport >= 8000:
+                break
+            frame = driver.get_window_size()["height"] - viewport
+            driver.set_window_size(1500, min(int(size["height"]) + frame + 20, 8000))
+            time.sleep(0.5)
+        path = self.folder / f"{name}.png"
+        driver.save_screenshot(str(path))
+        assert path.stat().st_size > 10_000
+        assert severe_errors(driver) == []
+        self.requests[name] = requests_of(driver)
+        self.load_times[name] = {
+            "rendered_s": round(rendered, 2),
+            "load_event_s": round((navigation or 0) / 1000, 3),
+        }
+        return state
 
 
 @pytest.fixture(scope="module")
-def shots(tmp_path_factory):
-    return tmp_path_factory.mktemp("screenshots")
+def session(browser, tmp_path_factory, report):
+    chosen = os.environ.get("VIZAPP_SCREENSHOTS")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    # the browser's own start page (chrome:// resources) is not the app's:
+    # leave it and drop what it logged before the first page is loaded
+    browser.get("about:blank")
+    requests_of(browser)
+    s = Session(browser, folder)
+    yield s
+    log = folder / "requests.json"
+    log.write_text(json.dumps(s.requests, indent=2))
+    total = sum(len(r) for r in s.requests.values())
+    off = [r["url"] for rs in s.requests.values() for r in rs if off_machine(r["url"])]
+    report.append(f"screenshots and request log: {folder}")
+    report.append(
+        f"requests: {total} over {len(s.requests)} pages, {len(off)} off 127.0.0.1"
+    )
+    for name, times in s.load_times.items():
+        hosts = sorted(
+            {
+                urlparse(r["url"]).netloc or f"{urlparse(r['url']).scheme}: (inline)"
+                for r in s.requests[name]
+            }
+        )
+        report.append(
+            f"  {name}: rendered in {times['rendered_s']:.2f} s (load event "
+            f"{times['load_event_s']:.3f} s), {len(s.requests[name])} requests "
+            f"to {', '.join(hosts)}"
+        )
 
 
-def test_summary_page(app, browser, shots):
-    state = load(
-        browser,
+def test_index_is_the_apps_own(app, session):
+    state = session.load(
+        f"{app.url}/",
+        "index",
+        lambda s: "Event inspector" in s["text"] and "Summary" in s["text"],
+    )
+    assert "aframe: binary black hole search" in state["text"]
+    with urllib.request.urlopen(f"{app.url}/") as response:
+        page = response.read().decode()
+    # links to the pages only, nothing from elsewhere
+    for name in ("/summary", "/analysis", "/inspector"):
+        assert f'href="{name}"' in page
+    assert "http" not in page and "//" not in page.replace("<!DOCTYPE", "")
+
+
+def test_summary_page(app, session):
+    state = session.load(
         f"{app.url}/summary",
-        shots / "summary.png",
+        "summary",
         lambda s: (
             s["roots"] > 0 and s["canvases"] >= 2 and "Sensitive volume" in s["text"]
         ),
     )
-    # the numbers of summary.json, in words
+    # the numbers of summary.json, in words; FARs per year
     assert "Gpc³" in state["text"] and "sensitive distance" in state["text"]
     assert "false-alarm rate" in state["text"]
+    assert "365 per year" in state["text"] and "per day" not in state["text"]
+    assert "None is plotted here" in state["text"]
 
 
-def test_analysis_page(app, browser, shots):
-    state = load(
-        browser,
+def test_analysis_page(app, session):
+    state = session.load(
         f"{app.url}/analysis",
-        shots / "analysis.png",
+        "analysis",
         lambda s: (
-            s["roots"] > 0 and s["canvases"] >= 3 and "injections selected" in s["text"]
+            s["roots"] > 0
+            and s["canvases"] >= 6
+            and "injections selected" in s["text"]
+            and "Zero-lag candidates" in s["text"]
         ),
     )
     assert "m1 (source frame" in state["text"]
+    assert "No vetoes applied" in state["text"]
+    assert "inspect" in state["text"] and "p_astro" in state["text"]
 
 
-def test_inspector_page(app, browser, shots):
-    # an injection: re-injected into the test background and re-run through the network
-    state = load(
-        browser,
+def test_analysis_page_with_vetoes(app, session):
+    state = session.load(
+        f"{app.url}/analysis?vetoes=H1-CAT2.txt,L1-CAT2.txt",
+        "analysis-vetoes",
+        lambda s: s["roots"] > 0 and "Applied H1-CAT2.txt" in s["text"],
+    )
+    assert "deadtime" in state["text"]
+
+
+def test_inspector_page(app, session):
+    # an injection: re-injected into the test background and the search replayed
+    state = session.load(
         f"{app.url}/inspector?kind=foreground&index=0",
-        shots / "inspector.png",
+        "inspector",
         lambda s: (
             s["roots"] > 0
             and s["canvases"] >= 4
@@ -110,16 +241,43 @@ def test_inspector_page(app, browser, shots):
     assert "cannot re-analyse" not in state["text"]
 
 
-def test_missing_artifacts_are_explained(empty_app, browser, shots):
+def test_inspector_bad_link(app, session):
+    state = session.load(
+        f"{app.url}/inspector?kind=bogus&index=3",
+        "inspector-bad-link",
+        lambda s: s["roots"] > 0 and "This link names no event" in s["text"],
+    )
+    assert "kind='bogus' is not one of" in state["text"]
+    assert "data from background-" not in state["text"]
+
+
+def test_no_request_leaves_the_machine(session):
+    """Run after the pages above: every request they made went to 127.0.0.1."""
+    assert set(session.requests) >= {"index", "summary", "analysis", "inspector"}
+    assert all(session.requests[name] for name in ("summary", "analysis"))
+    off = [
+        (name, r["url"])
+        for name, rs in session.requests.items()
+        for r in rs
+        if off_machine(r["url"])
+    ]
+    assert off == []
+    # BokehJS came from the app itself, and each page opened its websocket
+    urls = [r["url"] for rs in session.requests.values() for r in rs]
+    assert any("/static/js/bokeh" in u for u in urls)
+    assert any(u.startswith("ws://127.0.0.1") for u in urls)
+
+
+def test_missing_artifacts_are_explained(empty_app, browser, tmp_path):
+    s = Session(browser, tmp_path)
     for name, step in (
         ("summary", "sensitive-volume"),
         ("analysis", "infer"),
         ("inspector", "infer"),
     ):
-        state = load(
-            browser,
+        state = s.load(
             f"{empty_app.url}/{name}",
-            shots / f"missing-{name}.png",
+            f"missing-{name}",
             lambda s: s["roots"] > 0 and "This page needs" in s["text"],
         )
         assert f"made by the {step} step" in state["text"]

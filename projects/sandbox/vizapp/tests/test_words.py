@@ -1,6 +1,6 @@
 """The run summary explained in words."""
 
-from vizapp.words import explain_summary
+from vizapp.words import explain_summary, published_comparison
 
 SUMMARY = {
     "Tb": 172800.0,
@@ -32,10 +32,15 @@ def test_every_number_is_explained():
         "300 Mpc",
         "40% at SNR 8",
         "SNR 9.1",
-        "FAR of 12 per day",
+        # 12 per day is 4,383 per year; IFAR 1/4383 years
+        "FAR of 4,383 per year",
+        "IFAR 0.000228 years",
         "end_o3_ratesandpops",
+        "365 per year (once a day)",
     ):
         assert piece in text
+    # one FAR unit: per year, never per day
+    assert "per day" not in text
 
 
 def test_nulls_and_notes():
@@ -50,3 +55,19 @@ def test_nulls_and_notes():
     assert "n/a at SNR 8" in text
     # notes are escaped, not interpreted
     assert "&lt;here&gt;" in text
+
+
+def test_per_year_keys_win_over_per_day_ones():
+    text = explain_summary(
+        {**SUMMARY, "far_per_year_of_loudest_zero_lag": 10.0}, "end_o3_ratesandpops"
+    )
+    assert "FAR of 10 per year" in text and "IFAR 0.1 years" in text
+    assert "worth a closer look" in text
+
+
+def test_published_comparison_says_why_none_is_plotted():
+    text = published_comparison("end_o3_ratesandpops", "simulated from the x curve")
+    assert "None is plotted here" in text
+    assert "end_o3_ratesandpops" in text and "simulated from the x curve" in text
+    for citation in ("Phys. Rev. X 13, 041039", "Phys. Rev. D 107, 023021"):
+        assert citation in text

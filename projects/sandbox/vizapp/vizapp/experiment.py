@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aframe.ledger import EventSet, LedgerError, RecoveredInjectionSet
+import h5py
+
+from aframe.ledger import (
+    EventSet,
+    LedgerError,
+    RecoveredInjectionSet,
+    RejectedParameterSet,
+)
+from aframe.ledger.recordset import normalize_attr
 from aframe.ledger.results import AnalysisResults, read_results
 from aframe.search.repository import ExportedModel, RepositoryError, read_exported_model
 from aframe.utils.background import BackgroundError, BackgroundFile, list_background
@@ -46,12 +54,16 @@ class Experiment:
             inspector uses when the event files do not record it
         integration_length: boxcar length (s) the inspector uses when the
             event files do not record it
+        veto_dir: where the veto segment files are (default
+            ``BASE_DIR/vetoes``): one file per detector and veto category,
+            named ``{IFO}-{name}.txt`` (two columns or segwizard, GPS s)
     """
 
     basedir: Path
     datadir: Path
     inference_sampling_rate: float = 4.0
     integration_length: float = 1.0
+    veto_dir: Path | None = None
 
     @property
     def summary_path(self) -> Path:
@@ -84,6 +96,30 @@ class Experiment:
     @property
     def injections_path(self) -> Path:
         return self.datadir / "test" / "waveforms.hdf5"
+
+    @property
+    def rejected_path(self) -> Path:
+        return self.datadir / "test" / "rejected-parameters.hdf5"
+
+    @property
+    def vetoes_path(self) -> Path:
+        return Path(self.veto_dir) if self.veto_dir else self.basedir / "vetoes"
+
+    def veto_files(self, ifos: list[str]) -> dict[str, tuple[str, Path]]:
+        """The veto segment files on offer: file name → (ifo, path).
+
+        A file belongs to the detector its name starts with (``H1-CAT2.txt``,
+        ``L1_hveto.seg``); other files are ignored.
+        """
+        folder = self.vetoes_path
+        if not folder.is_dir():
+            return {}
+        out = {}
+        for path in sorted(folder.iterdir()):
+            ifo = path.name[:2]
+            if path.is_file() and ifo in ifos and path.name[2:3] in ("-", "_"):
+                out[path.name] = (ifo, path)
+        return out
 
     # ---------------------------------------------------------------- loaders
     def summary(self) -> dict[str, Any]:
@@ -132,14 +168,47 @@ class Experiment:
             return None
         return self._events(EventSet, self.zero_lag_path, "the zero-lag events")
 
-    def model(self) -> ExportedModel:
-        """The exported network (ONNX) and its preprocessing."""
+    def rejected(self) -> RejectedParameterSet:
+        """The draws below the hopeless SNR (the rest of the campaign)."""
+        path = self.rejected_path
+        what, step = "the rejected injection draws", "generate-timeslide-waveforms"
+        if not path.is_file():
+            raise MissingArtifact(what, path, step)
         try:
-            return read_exported_model(self.model_repo)
+            return RejectedParameterSet.read(path)
+        except LedgerError as err:
+            raise MissingArtifact(what, path, step, str(err)) from err
+
+    def model(self, version: int | None = None) -> ExportedModel:
+        """The exported network (ONNX) and its preprocessing.
+
+        Args:
+            version: the version that made the events (default the latest
+                complete one)
+        """
+        try:
+            return read_exported_model(self.model_repo, version=version)
         except RepositoryError as err:
             raise MissingArtifact(
                 "the exported model", self.model_repo, "export-model", str(err)
             ) from err
+
+    def noise(self) -> str:
+        """The test noise in words, from the first test background file's attrs."""
+        paths = sorted(self.test_background_dir.glob("background-*.hdf5"))
+        if not paths:
+            return "unknown (no test background files)"
+        try:
+            with h5py.File(paths[0], "r") as f:
+                source = str(normalize_attr(f.attrs.get("source", "")))
+                psd = str(normalize_attr(f.attrs.get("psd", "")))
+        except OSError:
+            return f"unknown ({paths[0].name} is unreadable)"
+        if source == "simulated":
+            return f"simulated from the {psd or 'unnamed'} noise curve"
+        return {"gwosc": "GWOSC open data", "frames": "frame files"}.get(
+            source, source or "of unrecorded origin"
+        )
 
     def test_background(self, ifos: list[str]) -> list[BackgroundFile]:
         """The test background files (strain the events were found in)."""

@@ -20,6 +20,13 @@ PAGES = {"summary": "Summary", "analysis": "Analysis", "inspector": "Event inspe
 PageBuilder = Callable[[Document, Experiment], None]
 
 
+def query_arguments(doc: Document) -> dict[str, list[bytes]]:
+    """The query arguments of the request that opened the page ({} if none)."""
+    context = doc.session_context
+    request = getattr(context, "request", None) if context else None
+    return dict(getattr(request, "arguments", None) or {})
+
+
 def header(current: str, experiment: Experiment) -> Div:
     """Title, navigation links and the experiment's location."""
     links = " · ".join(

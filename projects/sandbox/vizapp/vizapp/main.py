@@ -1,10 +1,15 @@
 """The ``vizapp`` script: a Bokeh server showing one experiment.
 
-Pages: ``/summary``, ``/analysis`` and ``/inspector`` (``/`` lists them).
+Pages: ``/summary``, ``/analysis`` and ``/inspector``; ``/`` is the app's own
+index, which lists them. Nothing is loaded from outside the machine: BokehJS
+comes from the server itself (``/static``), the pages use no web fonts, and
+the index replaces Bokeh's generic one (which loads bokeh.org's logos,
+stylesheets and Google fonts).
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import sys
 from pathlib import Path
@@ -12,11 +17,12 @@ from pathlib import Path
 from bokeh.application import Application
 from bokeh.application.handlers import FunctionHandler
 from bokeh.server.server import Server
+from tornado.web import RequestHandler
 
 from aframe.utils.cli import cli
 from vizapp import analysis_page, inspector, summary
 from vizapp.experiment import Experiment
-from vizapp.layout import page
+from vizapp.layout import PAGES, page
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +31,34 @@ BUILDERS = {
     "analysis": analysis_page.build,
     "inspector": inspector.build,
 }
+
+
+def index_html(experiment: Experiment) -> str:
+    """The app's index page: its pages and the experiment, no outside resources."""
+    links = "".join(
+        f'<li><a href="/{name}">{html.escape(title)}</a></li>'
+        for name, title in PAGES.items()
+    )
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        "<title>aframe</title>"
+        "<style>body{font-family:sans-serif;margin:2em;max-width:50em}</style>"
+        "</head><body><h2>aframe: binary black hole search</h2>"
+        f"<ul>{links}</ul>"
+        f'<p style="color:#666">experiment {html.escape(str(experiment.basedir))}'
+        "</p></body></html>"
+    )
+
+
+class IndexHandler(RequestHandler):
+    """Serves ``index_html`` at ``/``."""
+
+    def initialize(self, experiment: Experiment) -> None:
+        self.experiment = experiment
+
+    def get(self) -> None:
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.write(index_html(self.experiment))
 
 
 def origins(host: str, port: int) -> list[str]:
@@ -58,6 +92,8 @@ def make_server(
         port=port,
         allow_websocket_origin=origins(host, port),
         num_procs=1,
+        # before Bokeh's own routes, so "/" is ours
+        extra_patterns=[(r"/", IndexHandler, {"experiment": experiment})],
     )
 
 
@@ -68,6 +104,7 @@ def vizapp(
     port: int = 5005,
     inference_sampling_rate: float = 4.0,
     integration_length: float = 1.0,
+    veto_dir: Path | None = None,
 ) -> None:
     """Serve the experiment's results in the browser until interrupted.
 
@@ -84,12 +121,16 @@ def vizapp(
             inspector, when the event files do not record it
         integration_length: boxcar length (s) for the inspector, when the
             event files do not record it
+        veto_dir: folder of veto segment files offered on the analysis page,
+            one per detector and category, named ``{IFO}-{name}.txt`` (default
+            ``basedir/vetoes``)
     """
     experiment = Experiment(
         Path(basedir).expanduser(),
         Path(datadir).expanduser(),
         inference_sampling_rate,
         integration_length,
+        Path(veto_dir).expanduser() if veto_dir else None,
     )
     server = make_server(experiment, host, port)
     server.start()

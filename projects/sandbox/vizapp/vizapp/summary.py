@@ -1,4 +1,4 @@
-"""The summary page: sensitive volume, efficiency and the run summary in words."""
+"""The summary page: the run summary in words, sensitivity, published numbers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from bokeh.models import Div
 from aframe.plots.figures import efficiency_figure, sensitive_volume_figure
 from vizapp.experiment import Experiment
 from vizapp.layout import header
-from vizapp.words import explain_summary
+from vizapp.words import explain_summary, published_comparison
 
 
 def build(doc: Document, experiment: Experiment) -> None:
@@ -28,8 +28,9 @@ def build(doc: Document, experiment: Experiment) -> None:
             header("summary", experiment),
             words,
             row(
-                sensitive_volume_figure(results, width=620, height=400),
-                efficiency_figure(results, width=620, height=400),
+                sensitive_volume_figure(results, width=700, height=400),
+                efficiency_figure(results, width=700, height=400),
             ),
+            Div(text=published_comparison(headline, experiment.noise()), width=840),
         )
     )
