@@ -3,7 +3,9 @@
 #   make sandbox   run the sandbox pipeline (PROFILE=tiny|default|full, STEPS="...")
 #   make test      run the test suite (TESTS="libs/utils/tests" to narrow it),
 #                  installing Debian's chromium (the app's browser test) and
-#                  strace (the network guard of the offline test) if needed
+#                  strace (the network guard of the offline test) if needed;
+#                  then infer's and vizapp's tests in their own environments
+#                  (make test-isolated)
 #   make lint      ruff check, format check and the import contracts, as pre-commit does
 #   make format    apply ruff fixes and formatting
 #   make hooks     install the pre-commit hooks
@@ -19,7 +21,7 @@ PROFILE ?=
 STEPS ?=
 TESTS ?=
 
-.PHONY: setup browser tracer sandbox test lint format hooks app
+.PHONY: setup browser tracer sandbox test test-isolated lint format hooks app
 
 setup:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --user uv || pip install uv
@@ -54,6 +56,20 @@ tracer:
 
 test: setup browser tracer
 	$(BIN)/pytest $(TESTS)
+	$(if $(TESTS),,$(MAKE) --no-print-directory test-isolated)
+
+# infer's and vizapp's tests again, each from the environment `pinto build`
+# makes for that project alone (plus the test runner): they pass without the
+# packages of any other project (no lightning, hermes or lalsuite)
+ISOLATED ?= infer vizapp
+test-isolated: setup browser tracer
+	cd projects/sandbox && $(BIN)/pinto build $(ISOLATED)
+	@for project in $(ISOLATED); do \
+		env=projects/sandbox/$$project/.venv; \
+		uv pip install -q --python $$env/bin/python pytest selenium || exit 1; \
+		echo "$$project's tests in $$env"; \
+		$$env/bin/python -m pytest -q -p no:cacheprovider projects/sandbox/$$project/tests || exit 1; \
+	done
 
 lint:
 	$(BIN)/ruff check .

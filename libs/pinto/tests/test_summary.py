@@ -39,16 +39,16 @@ def test_results_table_shows_the_headline_figures():
     text = render(results_table(SUMMARY))
     for expected in (
         "2.00 days (172800 s)",
-        "FAR threshold at 1/day",
+        "statistic threshold at FAR 365/yr",
         "3.2",
         "0.12 ± 0.01 Gpc³",
         "300 Mpc",
-        "efficiency at SNR 8 (FAR 1/day)",
+        "efficiency at SNR 8 (FAR 365/yr)",
         "40.0%",
         "90.0%",
         "99.0%",
         "9.1",
-        "12/day",
+        "4,383/yr",
         "5000",
     ):
         assert expected in text, expected
@@ -79,17 +79,19 @@ FULL = {
 def test_results_table_shows_snr50_intervals_loud_signals_and_recall():
     text = render(results_table(FULL))
     for expected in (
-        "SNR50 at 1/hour (68% interval)",
+        "SNR50 at FAR 8,766/yr (68% interval)",
         "8.4 [8.1, 8.8]",
         # an interval unbounded above
         "9.1 [8.7, ∞]",
         "SNR ≥ 20 above loudest background",
         "97.0% of 123",
-        "recall SNR ≥ 12, 1/hour: valid. | test",
+        "recall SNR ≥ 12, FAR 8,766/yr: valid. | test",
         "92.0% | 88.5%",
     ):
         assert expected in text, expected
-    assert text.index("SNR50 at 1/hour") < text.index("SNR50 at 1/day")
+    assert text.index("SNR50 at FAR 8,766/yr") < text.index("SNR50 at FAR 365/yr")
+    # one FAR unit on the screen
+    assert "/day" not in text and "/hour" not in text
     # still one screen
     assert len(text.strip().splitlines()) <= 24
 

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from aframe.ledger.far import seconds_per
 from aframe.pinto.pipeline import Pipeline, Step
 
 
@@ -95,8 +96,18 @@ def _percent_of(fraction: Any, count: Any) -> str | None:
     return f"{value} of {total}" if total is not None else value
 
 
+def far_label(unit: str) -> str:
+    """A once-per-``unit`` FAR in the one unit people read: ``FAR 365/yr``."""
+    return f"FAR {seconds_per('year') / seconds_per(unit):,.0f}/yr"
+
+
 def results_table(summary: dict[str, Any]) -> Table:
-    """The headline figures of ``analysis/summary.json`` (docs/artifacts.md)."""
+    """The headline figures of ``analysis/summary.json`` (docs/artifacts.md).
+
+    Every false-alarm rate reads per year (once a day is ``FAR 365/yr``, once
+    an hour ``FAR 8,766/yr``), as in the app and the plots.
+    """
+    daily, hourly = far_label("day"), far_label("hour")
     table = Table(title="results", title_justify="left", show_header=False)
     table.add_column("figure")
     table.add_column("value", justify="right")
@@ -114,29 +125,35 @@ def results_table(summary: dict[str, Any]) -> Table:
     )
     row("background events", _number(summary.get("num_background_events"), "d"))
     row("injections (all draws)", _number(summary.get("num_injections"), "d"))
-    row("FAR threshold at 1/day", _number(summary.get("threshold_at_1_per_day"), ".3g"))
+    row(
+        f"statistic threshold at {daily}",
+        _number(summary.get("threshold_at_1_per_day"), ".3g"),
+    )
     found = _number(summary.get("num_found_at_1_per_day"), "d")
-    row("injections found at 1/day", found)
+    row(f"injections found at {daily}", found)
     volume = _number(summary.get("sensitive_volume_gpc3_at_1_per_day"), ".3g")
     error = _number(summary.get("sensitive_volume_err_gpc3_at_1_per_day"), ".2g")
     if volume is not None:
         volume = f"{volume} ± {error} Gpc³" if error is not None else f"{volume} Gpc³"
-    row("sensitive volume at 1/day", volume)
+    row(f"sensitive volume at {daily}", volume)
     distance = _number(summary.get("sensitive_distance_mpc_at_1_per_day"), ".0f")
     row(
-        "sensitive distance at 1/day",
+        f"sensitive distance at {daily}",
         f"{distance} Mpc" if distance is not None else None,
     )
-    far = _number(summary.get("far_for_efficiency_per_day"), "g") or "1"
+    per_day = summary.get("far_for_efficiency_per_day")
+    far = daily
+    if _number(per_day, "g") is not None and per_day != 1:
+        far = f"FAR {per_day * seconds_per('year') / seconds_per('day'):,.3g}/yr"
     efficiency = summary.get("efficiency_at_snr") or {}
     for snr in sorted(efficiency, key=lambda s: float(s)):
         value = _number(efficiency[snr], ".1%")
-        row(f"efficiency at SNR {snr} (FAR {far}/day)", value)
+        row(f"efficiency at SNR {snr} ({far})", value)
     level = _number(summary.get("interval_level"), ".0%")
     interval = f" ({level} interval)" if level is not None else ""
     for unit in ("hour", "day"):
         row(
-            f"network SNR50 at 1/{unit}{interval}",
+            f"network SNR50 at {far_label(unit)}{interval}",
             _snr_with_interval(
                 summary.get(f"snr_50_at_1_per_{unit}"),
                 summary.get(f"snr_50_interval_at_1_per_{unit}"),
@@ -156,10 +173,12 @@ def results_table(summary: dict[str, Any]) -> Table:
     if isinstance(recall, dict):
         validation = _number(recall.get("validation"), ".1%") or "n/a"
         test = _number(recall.get("test"), ".1%") or "n/a"
-        row("recall SNR ≥ 12, 1/hour: valid. | test", f"{validation} | {test}")
-    zero_lag = _number(summary.get("far_per_day_of_loudest_zero_lag"), ".3g")
-    if zero_lag is not None:
-        row("FAR of the loudest zero-lag event", f"{zero_lag}/day")
+        row(f"recall SNR ≥ 12, {hourly}: valid. | test", f"{validation} | {test}")
+    per_day = summary.get("far_per_day_of_loudest_zero_lag")
+    if _number(per_day, "g") is not None:
+        per_year = per_day * seconds_per("year") / seconds_per("day")
+        fmt = ",.0f" if per_year >= 100 else ".3g"
+        row("FAR of the loudest zero-lag event", f"{per_year:{fmt}}/yr")
     for note in summary.get("notes") or []:
         table.add_row(Text("note", style="dim"), Text(str(note), style="dim"))
     return table

@@ -8,7 +8,7 @@ downloading a newer one), so nothing here needs a network.
 from __future__ import annotations
 
 import numpy as np
-from astropy.time import Time  # astropy comes with aframe-ledger's priors
+from astropy.time import Time
 
 
 def gps_to_utc_ms(gps: np.ndarray | float) -> np.ndarray:

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from aframe.architectures import PreprocessingConfig
+from aframe.architectures.snr import ifo_snr
 from aframe.ledger import SOURCE_PARAMETERS, InjectionSet
 from aframe.search.repository import (
     INPUT_NAME,
@@ -173,15 +174,14 @@ def write_noise(directory: Path, t0: int, duration: int, seed: int) -> Path:
 
 def network_snr(responses: dict[str, np.ndarray], highpass: float = 32.0) -> float:
     """Network SNR of responses in white noise of std ``SIGMA`` (f ≥ highpass)."""
-    psd = 2 * SIGMA**2 / SAMPLE_RATE
-    total = 0.0
-    for h in responses.values():
-        freqs = np.fft.rfftfreq(len(h), 1 / SAMPLE_RATE)
-        hf = np.fft.rfft(h) / SAMPLE_RATE
-        df = SAMPLE_RATE / len(h)
-        keep = freqs >= highpass
-        total += 4 * np.sum(np.abs(hf[keep]) ** 2 / psd) * df
-    return float(np.sqrt(total))
+    return float(
+        np.sqrt(
+            sum(
+                white_snr(h, SAMPLE_RATE, highpass=highpass) ** 2
+                for h in responses.values()
+            )
+        )
+    )
 
 
 def responses(mass_1: float, mass_2: float, phase: float) -> dict[str, np.ndarray]:
@@ -329,12 +329,9 @@ def white_snr(
     Returns:
         the SNR
     """
-    freqs = np.fft.rfftfreq(len(h), 1 / sample_rate)
-    hf = np.fft.rfft(h) / sample_rate
-    psd = 2 * sigma**2 / sample_rate
-    df = sample_rate / len(h)
-    keep = freqs >= highpass
-    return float(np.sqrt(4 * np.sum(np.abs(hf[keep]) ** 2 / psd) * df))
+    # white noise of this std has a flat one-sided PSD of 2·sigma²/sample_rate
+    psd = np.full((1, len(h) // 2 + 1), 2 * sigma**2 / sample_rate)
+    return float(ifo_snr(np.asarray(h, float)[None], psd, sample_rate, highpass)[0])
 
 
 class CoherentMatchedFilter(torch.nn.Module):

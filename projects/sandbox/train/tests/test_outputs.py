@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 from train.outputs import (
     VALIDATION_BACKGROUND_FILE,
@@ -17,7 +18,9 @@ def test_previous_state(tmp_path):
     write_config(tmp_path, config)
     assert previous_state(tmp_path, config) == "fresh"
     (tmp_path / "checkpoints").mkdir()
-    (tmp_path / "checkpoints" / "last.ckpt").write_bytes(b"")
+    torch.save(
+        {"state_dict": {"w": torch.ones(3)}}, tmp_path / "checkpoints" / "last.ckpt"
+    )
     assert previous_state(tmp_path, config) == "resume"
     # a longer time budget is no reason to start over
     assert previous_state(tmp_path, config | {"max_time": 40.0}) == "resume"
@@ -46,3 +49,18 @@ def test_clear_removes_the_validation_records(tmp_path):
         (tmp_path / name).write_bytes(b"")
     clear(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_truncated_last_checkpoint_starts_afresh(tmp_path, caplog):
+    # a disk that filled while last.ckpt was written leaves half an archive:
+    # resuming from it would fail on every run until someone deleted it
+    config = {"lr": 0.01, "outdir": tmp_path}
+    write_config(tmp_path, config)
+    (tmp_path / "checkpoints").mkdir()
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    torch.save({"state_dict": {"w": torch.ones(1000)}}, last)
+    whole = last.read_bytes()
+    last.write_bytes(whole[: len(whole) // 2])
+    assert previous_state(tmp_path, config) == "fresh"
+    assert not last.exists()
+    assert "last.ckpt is unreadable" in caplog.text

@@ -22,6 +22,7 @@ import json
 import logging
 import shutil
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -138,9 +139,38 @@ def previous_state(outdir: Path, config: dict[str, Any]) -> str:
         )
     if is_complete(outdir, config):
         return "done"
-    if (outdir / CHECKPOINT_DIR / "last.ckpt").exists():
-        return "resume"
+    last = outdir / CHECKPOINT_DIR / "last.ckpt"
+    if last.exists():
+        problem = checkpoint_problem(last)
+        if problem is None:
+            return "resume"
+        # e.g. a disk that filled while it was written: what it held is lost
+        # either way, and resuming from it would fail on every later run
+        logger.warning("%s is unreadable (%s): training from the start", last, problem)
+        last.unlink()
     return "fresh"
+
+
+def checkpoint_problem(path: Path) -> str | None:
+    """Why a torch checkpoint cannot be read, or None when it is whole.
+
+    torch saves a zip archive; a truncated file fails the archive's own
+    check (its central directory and every member's CRC).
+
+    Args:
+        path: the checkpoint file
+
+    Returns:
+        the problem, or None
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (OSError, zipfile.BadZipFile) as err:
+        return f"not a complete checkpoint archive: {err}"
+    if bad is not None:
+        return f"member {bad} fails its CRC"
+    return None
 
 
 def is_complete(outdir: Path, config: dict[str, Any]) -> bool:
