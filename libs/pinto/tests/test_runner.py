@@ -232,7 +232,13 @@ def test_summary_and_vizapp_address_are_printed(sandbox):
     )
     code, out = sandbox.run("run")
     assert code == 0
-    for expected in ("2.00 days", "300 Mpc", "40.0%", "99.0%", "FAR threshold"):
+    for expected in (
+        "2.00 days",
+        "300 Mpc",
+        "40.0%",
+        "99.0%",
+        "statistic threshold at FAR 365/yr",
+    ):
         assert expected in out
     assert out.rstrip().endswith(
         f"vizapp --typeo {sandbox.pyproject}:vizapp  →  http://0.0.0.0:5006"
