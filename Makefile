@@ -59,16 +59,27 @@ test: setup browser tracer
 	$(if $(TESTS),,$(MAKE) --no-print-directory test-isolated)
 
 # infer's and vizapp's tests again, each from the environment `pinto build`
-# makes for that project alone (plus the test runner): they pass without the
-# packages of any other project (no lightning, hermes or lalsuite)
+# makes for that project alone, plus what the tests need (pytest, selenium, and
+# lalsuite and onnx, with which aframe.search.testing makes test chirps and
+# writes test models): they pass without the packages of any other project
+# (no lightning, hermes or bilby)
 ISOLATED ?= infer vizapp
+# the test-only packages, at the versions of the workspace's environment
+TEST_PINS = $(shell $(BIN)/python -c 'import importlib.metadata as m; \
+	print(" ".join(f"{n}=={m.version(n)}" for n in ("lalsuite", "onnx")))' 2>/dev/null)
+# (vizapp's inspector test runs the real infer in infer's own environment)
 test-isolated: setup browser tracer
-	cd projects/sandbox && $(BIN)/pinto build $(ISOLATED)
+	cd projects/sandbox && $(BIN)/pinto build $(sort $(ISOLATED) infer)
+	@for project in $(sort $(ISOLATED) infer); do \
+		uv pip install -q --python projects/sandbox/$$project/.venv/bin/python \
+			pytest selenium $(TEST_PINS) || exit 1; \
+	done
 	@for project in $(ISOLATED); do \
 		env=projects/sandbox/$$project/.venv; \
-		uv pip install -q --python $$env/bin/python pytest selenium || exit 1; \
 		echo "$$project's tests in $$env"; \
-		$$env/bin/python -m pytest -q -p no:cacheprovider projects/sandbox/$$project/tests || exit 1; \
+		AFRAME_INFER_PYTHON=$(CURDIR)/projects/sandbox/infer/.venv/bin/python \
+			$$env/bin/python -m pytest -q -p no:cacheprovider projects/sandbox/$$project/tests \
+			|| exit 1; \
 	done
 
 lint:

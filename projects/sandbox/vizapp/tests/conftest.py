@@ -220,15 +220,23 @@ infer(
 
 @pytest.fixture(scope="session")
 def searched_dirs(tmp_path_factory):
-    """(basedir, datadir) of an experiment the real ``infer`` searched."""
-    if importlib.util.find_spec("infer") is None:
+    """(basedir, datadir) of an experiment the real ``infer`` searched.
+
+    infer runs in its own process: this environment's Python when it has the
+    infer project (the workspace's), else ``AFRAME_INFER_PYTHON``, the Python
+    of infer's own environment (``pinto build infer``), so vizapp's
+    environment needs nothing of infer's to check the inspector against it.
+    """
+    python = os.environ.get("AFRAME_INFER_PYTHON") or sys.executable
+    if python == sys.executable and importlib.util.find_spec("infer") is None:
         pytest.fail(
             "the infer project is not installed in this environment: the "
-            "inspector-equals-search test needs it to make real events"
+            "inspector-equals-search test needs it to make real events (set "
+            "AFRAME_INFER_PYTHON to the Python of an environment that has it)"
         )
     root = tmp_path_factory.mktemp("searched")
     done = subprocess.run(
-        [sys.executable, "-c", SEARCH_SCRIPT, str(root)],
+        [python, "-c", SEARCH_SCRIPT, str(root)],
         capture_output=True,
         text=True,
         timeout=600,
