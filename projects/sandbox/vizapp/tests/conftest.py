@@ -29,7 +29,12 @@ import numpy as np
 import pytest
 import torch
 
-from aframe.ledger import EventSet, RecoveredInjectionSet, RejectedParameterSet
+from aframe.ledger import (
+    CandidateSet,
+    EventSet,
+    RecoveredInjectionSet,
+    RejectedParameterSet,
+)
 from aframe.ledger.far import far, far_grid, seconds_per, threshold_at_far
 from aframe.ledger.results import AnalysisResults, EfficiencyResult, PopulationResult
 from aframe.ledger.sensitive_volume import (
@@ -245,6 +250,53 @@ def searched_dirs(tmp_path_factory):
     if done.returncode != 0:
         raise RuntimeError(f"infer failed:\n{done.stdout}\n{done.stderr}")
     return root / "base", root / "data"
+
+
+@pytest.fixture(scope="session")
+def search_dirs(searched_dirs, tmp_path_factory):
+    """(basedir, datadir) of ``searched_dirs`` with a ``search`` script's output.
+
+    ``BASE_DIR/search`` as the offline search writes it: the strain it
+    analysed under ``data/`` (the test background's segment) and
+    ``candidates.hdf5``, the zero-lag events the real search core found in
+    that strain ranked against its timeslides (``CandidateSet.from_events``,
+    as the search ranks them); and two online alert files, one of them
+    damaged.
+    """
+    base, data = searched_dirs
+    root = tmp_path_factory.mktemp("search")
+    shutil.copytree(base, root / "base", ignore=shutil.ignore_patterns("search"))
+    search = root / "base" / "search"
+    shutil.copytree(data / "test" / "background", search / "data")
+    background = EventSet.read(base / "infer" / "background.hdf5")
+    zero_lag = EventSet.read(base / "infer" / "zero-lag.hdf5")
+    attrs = {
+        name: zero_lag.attrs[name]
+        for name in (
+            "inference_sampling_rate",
+            "integration_length",
+            "cluster_window_length",
+            "time_offset",
+        )
+    }
+    CandidateSet.from_events(
+        zero_lag, background, str(zero_lag.attrs["model"]), attrs=attrs
+    ).write(search / "candidates.hdf5")
+    alerts = search / "candidates"
+    alerts.mkdir()
+    loudest = float(zero_lag.detection_time[zero_lag.detection_statistic.argmax()])
+    record = {
+        "gps": loudest,
+        "utc": "2011-09-14T01:46:40",
+        "statistic": float(zero_lag.detection_statistic.max()),
+        "far_per_year": 3.0,
+        "far_per_day": 3.0 / 365.25,
+        "ifar_years": 1 / 3.0,
+        "stage": "final",
+    }
+    (alerts / f"candidate-{loudest:.3f}.json").write_text(json.dumps(record))
+    (alerts / "candidate-1000000001.000.json").write_text("{not json")
+    return root / "base", data
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from bokeh.models import (
     HoverTool,
     HTMLTemplateFormatter,
     RangeSlider,
+    Tabs,
 )
 from bokeh.plotting import figure
 
@@ -219,3 +220,38 @@ def test_without_veto_files_the_page_says_where_to_put_them(experiment_dirs, tmp
     experiment = Experiment(base, data, veto_dir=tmp_path / "none")
     words = text(built(experiment, {}))
     assert "No veto segment files in" in words and str(tmp_path / "none") in words
+
+
+def test_search_candidates_and_alerts_beside_the_zero_lag(search_dirs):
+    experiment = Experiment(*search_dirs)
+    doc = Document()
+    doc.add_root(analysis_page.content(experiment, {}))
+    titles = [p.title for p in doc.select_one({"type": Tabs}).tabs]
+    candidates = experiment.search_candidates()
+    assert titles[0].startswith("Zero-lag candidates")
+    assert titles[1] == f"Search candidates ({len(candidates)})"
+    assert titles[2] == "Online alerts (2)"
+    found = tables(doc)
+    search = found["search"].source.data
+    # loudest first, the search's own FARs in per year, linked to the inspector
+    assert list(search["stat"]) == sorted(search["stat"], reverse=True)
+    np.testing.assert_allclose(
+        sorted(search["far"]),
+        sorted(candidates.far),  # far_unit "year"
+    )
+    template = next(
+        c.formatter.template for c in found["search"].columns if c.field == "kind"
+    )
+    assert "/inspector?kind=<%= kind %>&index=<%= index %>" in template
+    alerts = found["alert"].source.data
+    assert alerts["stage"][0] == "final" or alerts["stage"][1] == "final"
+    assert any("unreadable" in s for s in alerts["stage"])
+    words = " ".join(d.text for d in doc.select({"type": Div}))
+    assert "search candidates: the search script" in words
+
+
+def test_without_a_search_there_are_no_search_tabs(experiment_dirs):
+    doc = Document()
+    doc.add_root(analysis_page.content(Experiment(*experiment_dirs), {}))
+    titles = [p.title for p in doc.select_one({"type": Tabs}).tabs]
+    assert not any("Search" in t or "alerts" in t for t in titles)

@@ -202,7 +202,7 @@ def test_background_event_runs_one_stream(loaded):
 def test_events_outside_the_data_are_an_error(loaded):
     _, _, _, inspector = loaded
     c = Candidate("background", 0, 5e8, np.zeros(2), 1.0, None, "nowhere")
-    with pytest.raises(InspectionError, match="no test background file covers"):
+    with pytest.raises(InspectionError, match="no strain file covers"):
         inspector(c)
 
 

@@ -9,6 +9,7 @@ from bokeh.plotting import figure
 
 from vizapp import inspector
 from vizapp.experiment import Experiment
+from vizapp.inspection import SearchSettings, candidate
 from vizapp.layout import page
 
 
@@ -105,3 +106,50 @@ def test_q_scan_ticks():
     assert inspector.q_ticks(32.0, 1024.0) == [32, 64, 128, 256, 512, 1024]
     # a narrow range gets the 1-2-5 frequencies too
     assert inspector.q_ticks(32.0, 110.0) == [32, 50, 64, 100]
+
+
+def test_search_candidates_replay_on_the_strain_the_search_analysed(search_dirs):
+    experiment = Experiment(*search_dirs)
+    candidates = experiment.search_candidates()
+    assert len(candidates) > 0
+    doc = built(experiment, {"kind": [b"search"], "index": [b"0"]})
+    words = text(doc)
+    assert "search candidate 0" in words
+    assert "replayed statistic" in words
+    assert "no event at the recorded time" not in words
+    # the menu offers the search's candidates first
+    select = doc.select_one({"type": Select})
+    assert select.value == "search:0"
+    assert select.options[0][0] == "search:0"
+
+
+def test_the_search_replay_reads_the_search_strain_and_reproduces_it(search_dirs):
+    experiment = Experiment(*search_dirs)
+    candidates = experiment.search_candidates()
+    background = experiment.background()
+    model, note = inspector._model(
+        experiment, inspector._settings(experiment, background)
+    )
+    main = inspector.Inspector(
+        model, experiment.test_background(background.ifos), None, SearchSettings()
+    )
+    replays = inspector.SearchReplays(experiment, main, note, candidates)
+    c = candidate("search", 0, search=candidates)
+    active, _ = replays.of(c)
+    assert active is not main
+    assert {f.path.parent for f in active.files} == {experiment.search_data_dir}
+    result = active(c)
+    assert result.statistic == pytest.approx(c.statistic, rel=1e-4, abs=1e-4)
+    # other kinds keep the experiment's inspector
+    assert replays.of(candidate("background", 0, background))[0] is main
+
+
+def test_a_damaged_candidates_file_is_named_not_fatal(search_dirs, tmp_path):
+    base, data = search_dirs
+    copy = tmp_path / "base"
+    shutil.copytree(base, copy)
+    (copy / "search" / "candidates.hdf5").write_bytes(b"not hdf5")
+    doc = built(Experiment(copy, data), {})
+    words = text(doc)
+    assert "search candidates not shown" in words and "candidates.hdf5" in words
+    assert "data from" in words  # the experiment's events still replay

@@ -9,7 +9,10 @@
   cumulative IFAR of the zero-lag events against noise's Poisson expectation;
 - a sortable table of the zero-lag candidates (GPS, UTC, statistic, FAR per
   year, IFAR in years, p_astro, shift) and one of the loudest background
-  events, each row linked to the inspector;
+  events, each row linked to the inspector; beside them the ``search``
+  script's candidates on the user's own data (``BASE_DIR/search``: offline
+  candidates with their own timeslide FARs, linked to the inspector, and
+  the online search's alert files);
 - injections found and missed by chirp mass and distance, the found fraction
   by chirp mass (Wilson intervals), the statistic against injected SNR with
   mass and SNR filters; events against UTC time.
@@ -48,6 +51,7 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
+from aframe.ledger import CandidateSet
 from aframe.ledger.far import threshold_at_far
 from aframe.ledger.p_astro import PAstroError
 from aframe.ledger.sensitive_volume import campaign
@@ -64,7 +68,13 @@ from aframe.plots.figures import (
 )
 from aframe.plots.ifar import cumulative_ifar
 from aframe.plots.timeaxis import gps_to_utc_iso, gps_to_utc_ms
-from vizapp.candidates import event_columns, p_astro_model, shift_labels
+from vizapp.candidates import (
+    alert_columns,
+    event_columns,
+    p_astro_model,
+    search_columns,
+    shift_labels,
+)
 from vizapp.experiment import Experiment, MissingArtifact
 from vizapp.layout import header, query_arguments
 from vizapp.vetoed import Vetoed, VetoError, apply
@@ -216,10 +226,76 @@ def _table(columns: dict, with_p_astro: bool, height: int = 320) -> DataTable:
     )
 
 
+def alert_table(alerts: list[dict]) -> DataTable:
+    """The online search's candidate files, latest first."""
+    sci = ScientificFormatter(precision=3)
+    columns = [
+        TableColumn(
+            field="gps", title="GPS time (s)", formatter=NumberFormatter(format="0.000")
+        ),
+        TableColumn(field="utc", title="UTC", width=210),
+        TableColumn(
+            field="stat", title="statistic", formatter=NumberFormatter(format="0.0000")
+        ),
+        TableColumn(field="far", title="FAR (per year)", formatter=sci),
+        TableColumn(field="ifar", title="IFAR (years)", formatter=sci),
+        TableColumn(field="stage", title="stage", width=200),
+        TableColumn(field="file", title="file", width=260),
+    ]
+    return DataTable(
+        source=ColumnDataSource(alert_columns(alerts)),
+        columns=columns,
+        sortable=True,
+        width=1400,
+        height=240,
+        index_position=None,
+    )
+
+
+def search_tabs(
+    search: CandidateSet | None, alerts: list[dict]
+) -> tuple[list[TabPanel], list[str]]:
+    """Tabs of the ``search`` script's candidates, offline and online."""
+    tabs, notes = [], []
+    if search is not None:
+        cols = search_columns(search)
+        tabs.append(
+            TabPanel(
+                child=_table(cols, False),
+                title=f"Search candidates ({len(cols['index'])})",
+            )
+        )
+        notes.append(
+            f"search candidates: the search script's zero lag ranked against "
+            f"{search.attrs['Tb'] / 86400:.3g} days of timeslides of the same "
+            f"data (FAR at most {search.attrs.get('max_far_per_day', '?')}/day "
+            f"listed; model {search.attrs['model']}); inspect replays them on "
+            "the strain the search analysed"
+        )
+    if alerts:
+        tabs.append(
+            TabPanel(child=alert_table(alerts), title=f"Online alerts ({len(alerts)})")
+        )
+        notes.append(
+            "online alerts: the files search --follow wrote (FAR from the "
+            "experiment's background); the followed frames are not kept here, "
+            "so they are listed without an inspector link"
+        )
+    return tabs, notes
+
+
 def event_tables(
-    vetoed: Vetoed, results, foreground
+    vetoed: Vetoed,
+    results,
+    foreground,
+    search: CandidateSet | None = None,
+    alerts: list[dict] | None = None,
 ) -> tuple[Tabs, list[str], DataTable | None]:
-    """The candidate tables; p_astro where the results allow it."""
+    """The candidate tables; p_astro where the results allow it.
+
+    Zero-lag events, then the ``search`` script's candidates and alerts when
+    there are any, then the loudest background events.
+    """
     notes = []
     model = None
     if results is None:
@@ -244,6 +320,9 @@ def event_tables(
         )
     else:
         notes.append("no zero-lag events (infer ran without zero-lag)")
+    more, more_notes = search_tabs(search, alerts or [])
+    tabs += more
+    notes += more_notes
     bg = event_columns(
         vetoed.background, vetoed.background, "background", limit=BACKGROUND_ROWS
     )
@@ -517,7 +596,15 @@ def content(experiment: Experiment, arguments: Mapping[str, list[bytes]]):
         results = experiment.results()
     except MissingArtifact:
         results = None
-    tables, table_notes, _ = event_tables(vetoed, results, foreground)
+    search_notes = []
+    try:
+        search = experiment.search_candidates()
+    except MissingArtifact as err:
+        search, search_notes = None, [f"search candidates not shown: {err}"]
+    tables, table_notes, _ = event_tables(
+        vetoed, results, foreground, search, experiment.alerts()
+    )
+    table_notes += search_notes
     table_words = Div(
         text=(
             '<div style="max-width:1400px"><b>Candidates.</b> Click a column to '

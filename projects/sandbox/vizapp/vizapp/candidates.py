@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from aframe.ledger import EventSet, RecoveredInjectionSet
-from aframe.ledger.far import far
+from aframe.ledger import CandidateSet, EventSet, RecoveredInjectionSet
+from aframe.ledger.far import far, seconds_per
 from aframe.ledger.p_astro import BBH_RATE_RANGE, PAstroError, PAstroModel
 from aframe.ledger.results import AnalysisResults
 from aframe.plots.timeaxis import gps_to_utc_iso
@@ -113,3 +113,62 @@ def event_columns(
         columns["p_astro_low"] = model(stat[order], rate=low)
         columns["p_astro_high"] = model(stat[order], rate=high)
     return columns
+
+
+def search_columns(
+    candidates: CandidateSet, limit: int = MAX_ROWS
+) -> dict[str, list | np.ndarray]:
+    """The offline search's candidates as table columns, loudest first.
+
+    The FARs are the search's own (its zero lag against timeslides of the
+    same data), converted to per year.
+
+    Args:
+        candidates: ``candidates.hdf5``
+        limit: most rows
+
+    Returns:
+        the columns of ``event_columns`` with ``kind`` = ``search``
+    """
+    stat = np.asarray(candidates.detection_statistic, dtype=np.float64)
+    order = np.argsort(-stat, kind="stable")[:limit]
+    per_year = seconds_per("year") / seconds_per(str(candidates.attrs["far_unit"]))
+    rate = np.asarray(candidates.far, dtype=np.float64)[order] * per_year
+    gps = np.asarray(candidates.detection_time, dtype=np.float64)[order]
+    shift = np.asarray(candidates.parameters["shift"], dtype=float)[order]
+    return {
+        "index": order,
+        "kind": ["search"] * len(order),
+        "gps": gps,
+        "utc": gps_to_utc_iso(gps) if len(gps) else [],
+        "stat": stat[order],
+        "far": rate,
+        "ifar": 1.0 / rate if len(rate) else rate,
+        "shift": shift_labels(shift, candidates.ifos),
+    }
+
+
+def alert_columns(alerts: list[dict]) -> dict[str, list]:
+    """The online search's candidate files as table columns, latest first.
+
+    Args:
+        alerts: ``Experiment.alerts()`` records
+
+    Returns:
+        ``kind`` (``alert``), ``file``, ``gps``, ``utc``, ``stat``, ``far``
+        (per year), ``ifar`` (years), ``stage`` (``preliminary``/``final``, or
+        the file's problem)
+    """
+    rows = sorted(alerts, key=lambda a: -float(a.get("gps", -np.inf)))
+    return {
+        "kind": ["alert"] * len(rows),
+        "file": [a["file"] for a in rows],
+        "gps": [float(a.get("gps", np.nan)) for a in rows],
+        "utc": [str(a.get("utc", "")) for a in rows],
+        "stat": [float(a.get("statistic", np.nan)) for a in rows],
+        "far": [float(a.get("far_per_year", np.nan)) for a in rows],
+        "ifar": [
+            np.nan if "problem" in a else 1.0 / float(a["far_per_year"]) for a in rows
+        ],
+        "stage": [str(a.get("stage", a.get("problem", ""))) for a in rows],
+    }

@@ -15,6 +15,7 @@ from typing import Any
 import h5py
 
 from aframe.ledger import (
+    CandidateSet,
     EventSet,
     LedgerError,
     RecoveredInjectionSet,
@@ -57,6 +58,10 @@ class Experiment:
         veto_dir: where the veto segment files are (default
             ``BASE_DIR/vetoes``): one file per detector and veto category,
             named ``{IFO}-{name}.txt`` (two columns or segwizard, GPS s)
+        search_dir: the ``search`` script's output folder (default
+            ``BASE_DIR/search``): ``candidates.hdf5`` and the strain it
+            analysed (``data/``) of an offline search, ``candidates/*.json``
+            of an online one
     """
 
     basedir: Path
@@ -64,6 +69,7 @@ class Experiment:
     inference_sampling_rate: float = 4.0
     integration_length: float = 1.0
     veto_dir: Path | None = None
+    search_dir: Path | None = None
 
     @property
     def summary_path(self) -> Path:
@@ -104,6 +110,22 @@ class Experiment:
     @property
     def vetoes_path(self) -> Path:
         return Path(self.veto_dir) if self.veto_dir else self.basedir / "vetoes"
+
+    @property
+    def search_path(self) -> Path:
+        return Path(self.search_dir) if self.search_dir else self.basedir / "search"
+
+    @property
+    def candidates_path(self) -> Path:
+        return self.search_path / "candidates.hdf5"
+
+    @property
+    def search_data_dir(self) -> Path:
+        return self.search_path / "data"
+
+    @property
+    def alerts_dir(self) -> Path:
+        return self.search_path / "candidates"
 
     def veto_files(self, ifos: list[str]) -> dict[str, tuple[str, Path]]:
         """The veto segment files on offer: file name → (ifo, path).
@@ -167,6 +189,50 @@ class Experiment:
         if not self.zero_lag_path.is_file():
             return None
         return self._events(EventSet, self.zero_lag_path, "the zero-lag events")
+
+    def search_candidates(self) -> CandidateSet | None:
+        """The offline search's candidates, or None when no search has run."""
+        path = self.candidates_path
+        if not path.is_file():
+            return None
+        try:
+            return CandidateSet.read(path)
+        except LedgerError as err:
+            raise MissingArtifact(
+                "the search candidates", path, "search", str(err)
+            ) from err
+
+    def search_strain(self, ifos: list[str]) -> list[BackgroundFile]:
+        """The strain the offline search analysed (its ``data/`` segments)."""
+        try:
+            return list_background(self.search_data_dir, ifos, check_finite=False)
+        except BackgroundError as err:
+            raise MissingArtifact(
+                "the strain the search analysed",
+                self.search_data_dir,
+                "search",
+                str(err),
+            ) from err
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """The online search's candidate files (``candidate-*.json``), by GPS.
+
+        A file that is not a candidate record is reported in the list as
+        ``{"file", "problem"}`` rather than dropped.
+        """
+        folder = self.alerts_dir
+        if not folder.is_dir():
+            return []
+        out = []
+        for path in sorted(folder.glob("candidate-*.json")):
+            try:
+                record = json.loads(path.read_text())
+                float(record["gps"]), float(record["far_per_year"])
+            except (OSError, ValueError, KeyError, TypeError) as err:
+                out.append({"file": path.name, "problem": f"unreadable ({err})"})
+                continue
+            out.append({**record, "file": path.name})
+        return out
 
     def rejected(self) -> RejectedParameterSet:
         """The draws below the hopeless SNR (the rest of the campaign)."""

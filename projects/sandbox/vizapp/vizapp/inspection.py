@@ -27,7 +27,12 @@ import numpy as np
 from gwpy.timeseries import TimeSeries
 
 from aframe.architectures import PreprocessingConfig, Preprocessor
-from aframe.ledger import EventSet, InjectionSet, RecoveredInjectionSet
+from aframe.ledger import (
+    CandidateSet,
+    EventSet,
+    InjectionSet,
+    RecoveredInjectionSet,
+)
 from aframe.ledger.livetime import analysed_span
 from aframe.search.backends import LocalBackend
 from aframe.search.postprocess import window_samples
@@ -38,7 +43,7 @@ from aframe.utils.background import BackgroundFile, read_background
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("background", "zero-lag", "foreground")
+KINDS = ("background", "zero-lag", "foreground", "search")
 #: the attrs of the event files that say how the search ran
 SETTINGS_ATTRS = (
     "inference_sampling_rate",
@@ -151,6 +156,7 @@ def candidate(
     background: EventSet | None = None,
     zero_lag: EventSet | None = None,
     foreground: RecoveredInjectionSet | None = None,
+    search: CandidateSet | None = None,
 ) -> Candidate:
     """The candidate ``index`` of one artifact.
 
@@ -160,6 +166,7 @@ def candidate(
         background: background events (for ``background``)
         zero_lag: zero-lag events (for ``zero-lag``)
         foreground: recovered injections (for ``foreground``)
+        search: the offline search's candidates (for ``search``)
 
     Returns:
         the candidate
@@ -168,7 +175,12 @@ def candidate(
         InspectionError: an unknown kind, a missing artifact or an index out
             of range, in words a reader can act on
     """
-    sets = {"background": background, "zero-lag": zero_lag, "foreground": foreground}
+    sets = {
+        "background": background,
+        "zero-lag": zero_lag,
+        "foreground": foreground,
+        "search": search,
+    }
     if kind not in sets:
         raise InspectionError(
             f"unknown kind {kind!r} (expected one of {', '.join(KINDS)})"
@@ -203,6 +215,11 @@ def candidate(
         f"{kind} event {index}: statistic {stat:.3f}, GPS {time:.2f}, "
         f"{_shift_text(shift, ifos)}"
     )
+    if kind == "search":
+        label = (
+            f"search candidate {index}: statistic {stat:.3f}, GPS {time:.2f}, "
+            f"FAR {float(p['far'][index]):.3g}/{records.attrs['far_unit']}"
+        )
     return Candidate(kind, index, time, shift, stat, None, label)
 
 
@@ -226,7 +243,7 @@ def parse_query(arguments: dict[str, list[bytes]]) -> tuple[str, int] | None:
     if not kind:
         raise InspectionError(
             f"the link gives index={index!r} but no kind "
-            f"(add kind=background, zero-lag or foreground)"
+            f"(add kind=background, zero-lag, foreground or search)"
         )
     if kind not in KINDS:
         raise InspectionError(
@@ -247,6 +264,7 @@ def menu(
     zero_lag: EventSet | None,
     foreground: RecoveredInjectionSet | None,
     size: int = 25,
+    search: CandidateSet | None = None,
 ) -> list[Candidate]:
     """The events worth inspecting: the loudest of each kind, and loud misses.
 
@@ -255,11 +273,16 @@ def menu(
         zero_lag: zero-lag events
         foreground: recovered injections
         size: how many of each
+        search: the offline search's candidates
 
     Returns:
-        candidates, loudest zero-lag first, then background, then injections
+        candidates, the search's loudest first, then zero-lag, then
+        background, then injections
     """
     out = []
+    if search is not None and len(search):
+        order = np.argsort(-search.detection_statistic, kind="stable")[:size]
+        out += [candidate("search", int(i), search=search) for i in order]
     for kind, events in (("zero-lag", zero_lag), ("background", background)):
         if events is None or len(events) == 0:
             continue
@@ -341,7 +364,8 @@ class Inspector:
 
     Args:
         model: the exported network (its ``preprocessing.json`` is used)
-        files: the test background files
+        files: the strain the events were found in: the test background
+            files, or an offline search's ``data/`` segments
         injections: the test injections file (None: foreground events are
             shown without their injection)
         settings: how the search ran (``SearchSettings.of`` the event files)
@@ -376,7 +400,7 @@ class Inspector:
                 return f, start, stop
         where = self.files[0].path.parent if self.files else "?"
         raise InspectionError(
-            f"no test background file covers GPS {c.time:.2f} with shifts "
+            f"no strain file covers GPS {c.time:.2f} with shifts "
             f"{list(c.shift)} (files in {where})"
         )
 

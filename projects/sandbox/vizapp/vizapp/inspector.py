@@ -31,6 +31,7 @@ from bokeh.models import (
 from bokeh.palettes import Category10_10, Viridis256
 from bokeh.plotting import figure
 
+from aframe.ledger import CandidateSet
 from aframe.plots.figures import legend_beside
 from aframe.plots.timeaxis import gps_to_utc_iso
 from vizapp.experiment import Experiment, MissingArtifact
@@ -96,6 +97,50 @@ def _marker(fig: figure, location: float, color: str, dash: str = "solid") -> Sp
     return span
 
 
+class SearchReplays:
+    """The inspector that replays each kind of event, with its model's note.
+
+    Events of the experiment (background, zero-lag, injections) replay on the
+    test background; an offline search's candidates on the strain that search
+    analysed (``search/data``), with the settings and model version its
+    ``candidates.hdf5`` records. The search's replay is built on first use.
+
+    Args:
+        experiment: the artifacts
+        inspector: the experiment's inspector
+        model_note: a remark on the experiment's model version (or None)
+        search: the offline search's candidates (or None)
+    """
+
+    def __init__(
+        self,
+        experiment: Experiment,
+        inspector: Inspector,
+        model_note: str | None,
+        search: CandidateSet | None,
+    ):
+        self.experiment = experiment
+        self.inspector, self.model_note = inspector, model_note
+        self.search = search
+        self._search: tuple[Inspector, str | None] | None = None
+
+    def of(self, c: Candidate) -> tuple[Inspector, str | None]:
+        """The inspector for ``c`` and a remark on its model (or None).
+
+        Raises:
+            MissingArtifact: the search's strain or model is missing
+        """
+        if c.kind != "search":
+            return self.inspector, self.model_note
+        if self._search is None:
+            settings = _settings(self.experiment, self.search)
+            model, note = _model(self.experiment, settings)
+            ifos = list(self.search.ifos)
+            files = self.experiment.search_strain(ifos)
+            self._search = (Inspector(model, files, None, settings), note)
+        return self._search
+
+
 def content(experiment: Experiment, arguments: Mapping[str, list[bytes]]):
     """The inspector's content for a request's query arguments.
 
@@ -124,13 +169,19 @@ def content(experiment: Experiment, arguments: Mapping[str, list[bytes]]):
     )
     ifos = list(inspector.config.ifos)
     half = inspector.half_width
+    search, search_note = None, None
+    try:
+        search = experiment.search_candidates()
+    except MissingArtifact as err:
+        search_note = str(err)
+    replays = SearchReplays(experiment, inspector, model_note, search)
 
-    choices = menu(background, zero_lag, foreground)
+    choices = menu(background, zero_lag, foreground, search=search)
     chosen, problem = None, None
     try:
         wanted = parse_query(arguments)
         if wanted is not None:
-            chosen = candidate(*wanted, background, zero_lag, foreground)
+            chosen = candidate(*wanted, background, zero_lag, foreground, search)
         elif choices:
             chosen = choices[0]
     except InspectionError as err:
@@ -281,7 +332,8 @@ def content(experiment: Experiment, arguments: Mapping[str, list[bytes]]):
 
     def show(c: Candidate) -> None:
         try:
-            result = inspector(c)
+            active, note = replays.of(c)
+            result = active(c)
         except (InspectionError, MissingArtifact, ValueError) as err:
             logger.info("inspector: %s", err)
             clear()
@@ -346,7 +398,7 @@ def content(experiment: Experiment, arguments: Mapping[str, list[bytes]]):
                 f'<span class="replayed-statistic">replayed statistic '
                 f"{result.statistic:.6f}, recorded {c.statistic:.6f}</span>"
             )
-        notes = [*result.notes, *([model_note] if model_note else [])]
+        notes = [*result.notes, *([note] if note else [])]
         status.text = (
             "<br>".join(lines)
             + "<ul>"
@@ -368,6 +420,11 @@ def content(experiment: Experiment, arguments: Mapping[str, list[bytes]]):
         show(chosen)
     else:
         status.text = "No events to inspect: the event files are empty."
+    if search_note is not None:
+        status.text += (
+            f'<div style="color:#b00">search candidates not shown: '
+            f"{html.escape(search_note)}</div>"
+        )
     layout = column(
         header("inspector", experiment),
         select,

@@ -105,6 +105,7 @@ def vizapp(
     inference_sampling_rate: float = 4.0,
     integration_length: float = 1.0,
     veto_dir: Path | None = None,
+    search_dir: Path | None = None,
 ) -> None:
     """Serve the experiment's results in the browser until interrupted.
 
@@ -124,6 +125,9 @@ def vizapp(
         veto_dir: folder of veto segment files offered on the analysis page,
             one per detector and category, named ``{IFO}-{name}.txt`` (default
             ``basedir/vetoes``)
+        search_dir: the ``search`` script's output folder, whose candidates
+            the analysis page lists beside the zero-lag events (default
+            ``basedir/search``)
     """
     experiment = Experiment(
         Path(basedir).expanduser(),
@@ -131,6 +135,7 @@ def vizapp(
         inference_sampling_rate,
         integration_length,
         Path(veto_dir).expanduser() if veto_dir else None,
+        Path(search_dir).expanduser() if search_dir else None,
     )
     server = make_server(experiment, host, port)
     server.start()
