@@ -13,8 +13,10 @@ Usage:
         --basedir $BASE_DIR/default --datadir $DATA_DIR/default \\
         [--screenshots docs/images]
 
-The inspector pages show the loudest background and zero-lag events and the
-found injection whose network SNR is nearest 12 (``--injection-snr``).
+The inspector pages show the loudest background and zero-lag events, the
+found injection whose network SNR is nearest 12 (``--injection-snr``) and,
+when the ``search`` script has run (``BASE_DIR/search``), its loudest
+candidate.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import datetime
 import json
 import os
 import platform
-import shutil
 import socket
 import subprocess
 import sys
@@ -34,52 +35,23 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
+from vizapp.browser import (
+    PageTimeout,
+    chromium,
+    off_machine,
+    render,
+    requests_of,
+    screenshot,
+)
+
 HERE = Path(__file__).resolve()
 RESULTS = HERE.parents[1] / "results"
-
-# Bokeh 3 renders into shadow roots: walk them to count canvases and read text
-DEEP_JS = """
-const roots = [document];
-let canvases = 0;
-let text = '';
-while (roots.length) {
-  const root = roots.pop();
-  for (const el of root.querySelectorAll('*')) {
-    if (el.shadowRoot) roots.push(el.shadowRoot);
-    if (el.tagName === 'CANVAS' && el.width > 0 && el.height > 0) canvases += 1;
-  }
-  text += ' ' + (root === document ? document.body.innerText : root.textContent);
-}
-const docs = (window.Bokeh && Bokeh.documents) || [];
-return {roots: docs.length ? docs[0].roots().length : 0, canvases: canvases,
-        text: text};
-"""
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def off_machine(url: str) -> bool:
-    parsed = urlparse(url)
-    return parsed.scheme not in ("data", "blob", "about") and (
-        parsed.hostname != "127.0.0.1"
-    )
-
-
-def requests_of(driver) -> list[dict]:
-    """The requests in the performance log since the last call."""
-    out = []
-    for entry in driver.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        method, params = message.get("method"), message.get("params", {})
-        if method == "Network.requestWillBeSent":
-            out.append({"url": params["request"]["url"], "type": params.get("type")})
-        elif method == "Network.webSocketCreated":
-            out.append({"url": params["url"], "type": "WebSocket"})
-    return out
 
 
 def start_app(basedir: Path, datadir: Path, log: Path) -> tuple[subprocess.Popen, str]:
@@ -104,69 +76,20 @@ def start_app(basedir: Path, datadir: Path, log: Path) -> tuple[subprocess.Popen
     raise SystemExit(f"vizapp did not start in 180 s: {log.read_text()}")
 
 
-def browser(profile: Path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        "--window-size=1500,1300",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    driver = webdriver.Chrome(
-        service=Service(executable_path=shutil.which("chromedriver")),
-        options=options,
-    )
-    driver.set_page_load_timeout(300)
-    return driver
-
-
 def load(driver, url: str, done, shot: Path | None, timeout: float = 300) -> dict:
     """Open ``url``, wait until ``done(state)``, screenshot the whole page."""
     requests_of(driver)
-    driver.set_window_size(1500, 1300)
-    started = time.monotonic()
-    driver.get(url)
-    deadline = started + timeout
-    state = driver.execute_script(DEEP_JS)
-    while not done(state):
-        if time.monotonic() > deadline:
-            raise SystemExit(f"{url} did not render in {timeout} s")
-        time.sleep(0.25)
-        state = driver.execute_script(DEEP_JS)
-    rendered = time.monotonic() - started
-    navigation = driver.execute_script(
-        "const t = performance.getEntriesByType('navigation')[0];"
-        "return t ? t.loadEventEnd - t.startTime : null;"
-    )
-    time.sleep(1.0)  # let the last frame paint
+    try:
+        page = render(driver, url, done, timeout)
+    except PageTimeout as err:
+        raise SystemExit(str(err)) from None
     if shot is not None:
-        for _ in range(4):
-            metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
-            size = metrics.get("cssContentSize") or metrics["contentSize"]
-            viewport = driver.execute_script("return window.innerHeight;")
-            if viewport >= size["height"] or viewport >= 8000:
-                break
-            frame = driver.get_window_size()["height"] - viewport
-            driver.set_window_size(1500, min(int(size["height"]) + frame + 20, 8000))
-            time.sleep(0.5)
-        driver.save_screenshot(str(shot))
+        screenshot(driver, shot)
     requests = requests_of(driver)
     return {
         "url": url,
-        "rendered_seconds": round(rendered, 2),
-        "load_event_seconds": round((navigation or 0) / 1000, 3),
+        "rendered_seconds": page.rendered_s,
+        "load_event_seconds": page.load_event_s,
         "requests": len(requests),
         "requests_off_machine": [r["url"] for r in requests if off_machine(r["url"])],
         "hosts": sorted({urlparse(r["url"]).netloc or "(inline)" for r in requests}),
@@ -213,7 +136,7 @@ def main() -> None:
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-pages-"))
     process, url = start_app(args.basedir, args.datadir, scratch / "vizapp.log")
-    driver = browser(scratch / "chromium")
+    driver = chromium(scratch / "chromium")
     rows = chosen_events(args.basedir, args.injection_snr)
     pages = {
         "index": (f"{url}/", lambda s: "Summary" in s["text"]),
@@ -235,6 +158,12 @@ def main() -> None:
             lambda s: s["roots"] > 0 and s["canvases"] >= 4,
         ),
     }
+    if (args.basedir / "search" / "candidates.hdf5").is_file():
+        # the search script's loudest candidate, replayed on the strain it read
+        pages["inspector-search"] = (
+            f"{url}/inspector?kind=search&index=0",
+            lambda s: s["roots"] > 0 and s["canvases"] >= 4,
+        )
     results = {}
     try:
         driver.get("about:blank")

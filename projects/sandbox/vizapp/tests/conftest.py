@@ -46,6 +46,7 @@ from aframe.ledger.sensitive_volume import (
 from aframe.ledger.synthetic import write_synthetic_experiment
 from aframe.search.testing import preprocessing_config, write_onnx_model
 from aframe.utils.background import background_filename, write_background
+from vizapp.browser import chromium
 
 T0, DURATION, SAMPLE_RATE = 1_000_000_000, 1024, 256.0
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -393,32 +394,12 @@ def browser(tmp_path_factory):
             f"{', '.join(missing)} not found: install Debian's chromium and its "
             "driver (apt-get update && apt-get install -y chromium chromium-driver)"
         )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-        "--window-size=1500,1300",
-    ):
-        options.add_argument(flag)
-    # "performance": every network event of the page (the request log)
-    options.set_capability(
-        "goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"}
+    driver = chromium(
+        tmp_path_factory.mktemp("chromium-profile"),
+        CHROMIUM,
+        CHROMEDRIVER,
+        page_load_timeout=120,
     )
-    driver = webdriver.Chrome(
-        service=Service(executable_path=CHROMEDRIVER), options=options
-    )
-    driver.set_page_load_timeout(120)
     yield driver
     driver.quit()
 

@@ -10,52 +10,17 @@ of the run.
 
 import json
 import os
-import time
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
+from vizapp.browser import off_machine, render, requests_of, screenshot
 from vizapp.main import origins
 
 # a Chromium session and two app servers: about a minute on 2 cores
 pytestmark = pytest.mark.slow
-
-# Bokeh 3 renders into shadow roots: walk them to find canvases and text
-DEEP_JS = """
-const roots = [document];
-const canvases = [];
-let text = '';
-while (roots.length) {
-  const root = roots.pop();
-  for (const el of root.querySelectorAll('*')) {
-    if (el.shadowRoot) roots.push(el.shadowRoot);
-    if (el.tagName === 'CANVAS' && el.width > 0 && el.height > 0) canvases.push(el);
-  }
-  text += ' ' + (root === document ? document.body.innerText : root.textContent);
-}
-const docs = (window.Bokeh && Bokeh.documents) || [];
-return {
-  roots: docs.length ? docs[0].roots().length : 0,
-  canvases: canvases.length,
-  text: text,
-};
-"""
-
-#: schemes that never leave the page (inline data, blobs, blank frames)
-LOCAL_SCHEMES = ("data", "blob", "about")
-
-
-def wait_for(driver, predicate, timeout=90.0):
-    deadline = time.monotonic() + timeout
-    state = None
-    while time.monotonic() < deadline:
-        state = driver.execute_script(DEEP_JS)
-        if predicate(state):
-            return state
-        time.sleep(0.25)
-    raise AssertionError(f"page did not get there in {timeout} s: {state}")
 
 
 def severe_errors(driver):
@@ -64,32 +29,6 @@ def severe_errors(driver):
         for entry in driver.get_log("browser")
         if entry["level"] == "SEVERE" and "favicon" not in entry["message"]
     ]
-
-
-def requests_of(driver) -> list[dict]:
-    """The requests in the performance log since the last call."""
-    out = []
-    for entry in driver.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        method, params = message.get("method"), message.get("params", {})
-        if method == "Network.requestWillBeSent":
-            out.append(
-                {
-                    "url": params["request"]["url"],
-                    "method": params["request"]["method"],
-                    "type": params.get("type", ""),
-                }
-            )
-        elif method == "Network.webSocketCreated":
-            out.append({"url": params["url"], "method": "GET", "type": "WebSocket"})
-    return out
-
-
-def off_machine(url: str) -> bool:
-    parsed = urlparse(url)
-    if parsed.scheme in LOCAL_SCHEMES:
-        return False
-    return parsed.hostname != "127.0.0.1"
 
 
 class Session:
@@ -104,37 +43,16 @@ class Session:
         driver = self.driver
         driver.get_log("browser")  # drop what earlier pages logged
         requests_of(driver)
-        driver.set_window_size(1500, 1300)
-        started = time.monotonic()
-        driver.get(url)
-        state = wait_for(driver, predicate, timeout)
-        rendered = time.monotonic() - started
-        navigation = driver.execute_script(
-            "const t = performance.getEntriesByType('navigation')[0];"
-            "return t ? t.loadEventEnd - t.startTime : null;"
-        )
-        time.sleep(1.0)  # let the last frame paint before the screenshot
-        # the whole page, not just the first screen: the window (its frame
-        # included) tall enough for the viewport to hold the content
-        for _ in range(4):
-            metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
-            size = metrics.get("cssContentSize") or metrics["contentSize"]
-            viewport = driver.execute_script("return window.innerHeight;")
-            if viewport >= size["height"] or viewport >= 8000:
-                break
-            frame = driver.get_window_size()["height"] - viewport
-            driver.set_window_size(1500, min(int(size["height"]) + frame + 20, 8000))
-            time.sleep(0.5)
-        path = self.folder / f"{name}.png"
-        driver.save_screenshot(str(path))
+        page = render(driver, url, predicate, timeout)
+        path = screenshot(driver, self.folder / f"{name}.png")
         assert path.stat().st_size > 10_000
         assert severe_errors(driver) == []
         self.requests[name] = requests_of(driver)
         self.load_times[name] = {
-            "rendered_s": round(rendered, 2),
-            "load_event_s": round((navigation or 0) / 1000, 3),
+            "rendered_s": page.rendered_s,
+            "load_event_s": page.load_event_s,
         }
-        return state
+        return page.state
 
 
 @pytest.fixture(scope="module")
