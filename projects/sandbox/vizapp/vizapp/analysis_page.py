@@ -186,13 +186,10 @@ window.location.href = url.toString();
 
 
 # ---------------------------------------------------------------- tables
-def _table(columns: dict, with_p_astro: bool, height: int = 320) -> DataTable:
-    link = HTMLTemplateFormatter(
-        template='<a href="/inspector?kind=<%= kind %>&index=<%= index %>">inspect</a>'
-    )
+def _time_and_rate_columns() -> list[TableColumn]:
+    """GPS, UTC, statistic, FAR (per year) and IFAR (years) columns."""
     sci = ScientificFormatter(precision=3)
-    table_columns = [
-        TableColumn(field="index", title="event", width=50),
+    return [
         TableColumn(
             field="gps", title="GPS time (s)", formatter=NumberFormatter(format="0.000")
         ),
@@ -202,6 +199,16 @@ def _table(columns: dict, with_p_astro: bool, height: int = 320) -> DataTable:
         ),
         TableColumn(field="far", title="FAR (per year)", formatter=sci),
         TableColumn(field="ifar", title="IFAR (years)", formatter=sci),
+    ]
+
+
+def _table(columns: dict, with_p_astro: bool, height: int = 320) -> DataTable:
+    link = HTMLTemplateFormatter(
+        template='<a href="/inspector?kind=<%= kind %>&index=<%= index %>">inspect</a>'
+    )
+    table_columns = [
+        TableColumn(field="index", title="event", width=50),
+        *_time_and_rate_columns(),
     ]
     if with_p_astro:
         three = NumberFormatter(format="0.000")
@@ -228,17 +235,8 @@ def _table(columns: dict, with_p_astro: bool, height: int = 320) -> DataTable:
 
 def alert_table(alerts: list[dict]) -> DataTable:
     """The online search's candidate files, latest first."""
-    sci = ScientificFormatter(precision=3)
     columns = [
-        TableColumn(
-            field="gps", title="GPS time (s)", formatter=NumberFormatter(format="0.000")
-        ),
-        TableColumn(field="utc", title="UTC", width=210),
-        TableColumn(
-            field="stat", title="statistic", formatter=NumberFormatter(format="0.0000")
-        ),
-        TableColumn(field="far", title="FAR (per year)", formatter=sci),
-        TableColumn(field="ifar", title="IFAR (years)", formatter=sci),
+        *_time_and_rate_columns(),
         TableColumn(field="stage", title="stage", width=200),
         TableColumn(field="file", title="file", width=260),
     ]
