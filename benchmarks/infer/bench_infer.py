@@ -66,15 +66,7 @@ def pipeline_settings() -> tuple[PreprocessingConfig, list[float], dict, dict]:
     default = read_typeo(PIPELINE, profile="default")
     full = read_typeo(PIPELINE, profile="full")
     base = default["base"]
-    config = PreprocessingConfig(
-        sample_rate=float(base["sample_rate"]),
-        kernel_length=float(base["kernel_length"]),
-        fduration=float(base["fduration"]),
-        psd_length=float(base["psd_length"]),
-        fftlength=float(base["fftlength"]),
-        highpass=float(base["highpass"]),
-        ifos=tuple(base["ifos"]),
-    )
+    config = PreprocessingConfig.from_settings(base, "base")
     rates = [float(base["inference_sampling_rate"])]
     table = default["scripts"].get("infer", {})
     if float(table.get("inference_sampling_rate", rates[0])) != rates[0]:

@@ -71,15 +71,7 @@ GPS0 = 1_400_000_000
 def sandbox_settings() -> tuple[PreprocessingConfig, dict]:
     """The default profile's preprocessing and search settings."""
     base = read_typeo(PIPELINE, profile="default")["base"]
-    config = PreprocessingConfig(
-        sample_rate=float(base["sample_rate"]),
-        kernel_length=float(base["kernel_length"]),
-        fduration=float(base["fduration"]),
-        psd_length=float(base["psd_length"]),
-        fftlength=float(base["fftlength"]),
-        highpass=float(base["highpass"]),
-        ifos=tuple(base["ifos"]),
-    )
+    config = PreprocessingConfig.from_settings(base, "base")
     settings = {
         "inference_sampling_rate": float(base["inference_sampling_rate"]),
         "integration_length": float(base["integration_length"]),

@@ -72,3 +72,24 @@ def test_load_names_the_file_and_problem(tmp_path, config):
         PreprocessingConfig.load(partial)
     with pytest.raises(PreprocessingConfigError, match="no such file"):
         PreprocessingConfig.load(tmp_path / "missing.json")
+
+
+def test_from_settings_reads_the_preprocessing_of_a_settings_table():
+    base = {
+        "ifos": ["H1", "L1"],
+        "sample_rate": 2048,
+        "kernel_length": 1.5,
+        "fduration": 1,
+        "psd_length": 8,
+        "fftlength": 2.5,
+        "highpass": 32,
+        "seed": 1122,
+        "Tb": 345600.0,
+    }
+    config = PreprocessingConfig.from_settings(base)
+    assert config == PreprocessingConfig(2048.0, 1.5, 1.0, 8.0, 2.5, 32.0)
+    assert isinstance(config.sample_rate, float)
+    assert config.psd_average == "median"
+    del base["fftlength"]
+    with pytest.raises(PreprocessingConfigError, match="base: missing .*fftlength"):
+        PreprocessingConfig.from_settings(base, "base")

@@ -162,17 +162,34 @@ def clean_environment(monkeypatch, tmp_path):
     os.environ.update(saved)
 
 
-@pytest.fixture
-def sandbox(tmp_path, monkeypatch, capsys) -> Sandbox:
-    root = tmp_path / "pipeline"
+def write_pipeline(root: Path, pyproject: str, scripts: dict[str, str]) -> Path:
+    """A pipeline directory: its pyproject, three projects and the step scripts.
+
+    Args:
+        root: the directory to make
+        pyproject: the text of its ``pyproject.toml``
+        scripts: name → text of each script in ``root/bin``
+
+    Returns:
+        ``root``
+    """
     root.mkdir()
-    (root / "pyproject.toml").write_text(PYPROJECT)
+    (root / "pyproject.toml").write_text(pyproject)
     for project in ("gen", "fit", "report"):
         (root / project).mkdir()
     bin_dir = root / "bin"
     bin_dir.mkdir()
-    for name in SCRIPTS:
-        write_script(bin_dir / name, STEP_SCRIPT.format(python=sys.executable))
+    for name, text in scripts.items():
+        write_script(bin_dir / name, text)
+    return root
+
+
+@pytest.fixture
+def sandbox(tmp_path, monkeypatch, capsys) -> Sandbox:
+    step = STEP_SCRIPT.format(python=sys.executable)
+    root = write_pipeline(
+        tmp_path / "pipeline", PYPROJECT, {name: step for name in SCRIPTS}
+    )
     monkeypatch.chdir(root)
     return Sandbox(root, tmp_path / "results", tmp_path / "data", capsys)
 
@@ -278,17 +295,11 @@ CLI_SCRIPTS = ["make-background", "make-waveforms", "train", "analyse"]
 
 @pytest.fixture
 def cli_sandbox(tmp_path, monkeypatch, capsys) -> Sandbox:
-    root = tmp_path / "pipeline"
-    root.mkdir()
-    (root / "pyproject.toml").write_text(CLI_PIPELINE)
-    for project in ("gen", "fit", "report"):
-        (root / project).mkdir()
-    bin_dir = root / "bin"
-    bin_dir.mkdir()
-    for name in CLI_SCRIPTS:
-        write_script(
-            bin_dir / name, CLI_STEP.format(python=sys.executable, script=name)
-        )
+    scripts = {
+        name: CLI_STEP.format(python=sys.executable, script=name)
+        for name in CLI_SCRIPTS
+    }
+    root = write_pipeline(tmp_path / "pipeline", CLI_PIPELINE, scripts)
     monkeypatch.chdir(root)
     return Sandbox(
         root, tmp_path / "results", tmp_path / "data", capsys, tmp_path / "calls.jsonl"

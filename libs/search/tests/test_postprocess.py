@@ -11,6 +11,7 @@ from aframe.search.postprocess import (
     integrate,
     kernel_windows,
     peak_centre,
+    window_lengths,
     window_samples,
 )
 
@@ -95,6 +96,9 @@ def test_window_lengths_must_be_whole_outputs():
         window_samples(0.3, 4.0, "integration_length")
     with pytest.raises(PostprocessError):
         window_samples(0.0, 4.0, "integration_length")
+    assert window_lengths(1.0, 8.0, 4.0) == (4, 16)
+    with pytest.raises(PostprocessError, match="cluster_window_length/2"):
+        window_lengths(1.0, 0.3, 4.0)
 
 
 def test_window_events_are_the_stream_events_around_each_span():

@@ -41,21 +41,33 @@ def job(config, kit, endpower_model):
     return data, t0, injections, preprocessor, backend, events
 
 
+def replay_job(job, kit, t_lo: float, t_hi: float, **options):
+    """``replay`` over ``[t_lo, t_hi]`` of the job's stream."""
+    data, t0, _, preprocessor, backend, _ = job
+    return replay(
+        lambda a, b: data[:, a:b],
+        t0,
+        data.shape[1],
+        preprocessor,
+        backend,
+        kit.ISR,
+        INTEGRATION,
+        CLUSTER,
+        t_lo,
+        t_hi,
+        **options,
+    )
+
+
 @pytest.mark.parametrize("stream", ["background", "foreground"])
 def test_replay_finds_the_jobs_events(job, kit, stream):
-    data, t0, injections, preprocessor, backend, events = job
+    _, _, injections, _, _, events = job
     stats, times = events[stream]
     assert len(stats) > 5
     for k in (0, len(stats) // 2, int(np.argmax(stats)), len(stats) - 1):
-        result = replay(
-            lambda a, b: data[:, a:b],
-            t0,
-            data.shape[1],
-            preprocessor,
-            backend,
-            kit.ISR,
-            INTEGRATION,
-            CLUSTER,
+        result = replay_job(
+            job,
+            kit,
             times[k] - 3.0,
             times[k] + 3.0,
             injections=injections if stream == "foreground" else None,
@@ -75,17 +87,6 @@ def test_replay_finds_the_jobs_events(job, kit, stream):
 
 
 def test_a_range_outside_the_stream_is_an_error(job, kit):
-    data, t0, _, preprocessor, backend, _ = job
+    t0 = job[1]
     with pytest.raises(ReplayError, match="outside"):
-        replay(
-            lambda a, b: data[:, a:b],
-            t0,
-            data.shape[1],
-            preprocessor,
-            backend,
-            kit.ISR,
-            INTEGRATION,
-            CLUSTER,
-            t0 + 500.0,
-            t0 + 510.0,
-        )
+        replay_job(job, kit, t0 + 500.0, t0 + 510.0)

@@ -10,6 +10,7 @@ from aframe.search.repository import (
     is_complete,
     mark_complete,
     read_exported_model,
+    read_model_for_ifos,
     sha256,
     version_metadata,
     write_version_files,
@@ -87,3 +88,12 @@ def test_metadata_without_the_contract_fields_is_refused(tmp_path, config):
         write_version_files(
             tmp_path, tmp_path / "preprocessing.json", {"input_name": "whitened"}
         )
+
+
+def test_a_model_for_other_ifos_is_refused(endpower_model, config):
+    repository = endpower_model.repository
+    model, loaded = read_model_for_ifos(repository, ["H1", "L1"])
+    assert model == endpower_model
+    assert loaded == config
+    with pytest.raises(ValueError, match=r"ifos \['L1', 'H1'\] given"):
+        read_model_for_ifos(repository, ["L1", "H1"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +18,14 @@ from typing import Any, Literal
 from aframe.utils.io import atomic_path
 
 PSD_AVERAGES = ("median", "mean")
+_FLOAT_FIELDS = (
+    "sample_rate",
+    "kernel_length",
+    "fduration",
+    "psd_length",
+    "fftlength",
+    "highpass",
+)
 
 
 class PreprocessingConfigError(ValueError):
@@ -195,6 +204,29 @@ class PreprocessingConfig:
             raise PreprocessingConfigError(f"{where}{err}") from err
         except TypeError as err:
             raise PreprocessingConfigError(f"{where}{err}") from err
+
+    @classmethod
+    def from_settings(
+        cls, settings: Mapping[str, Any], source: str = ""
+    ) -> PreprocessingConfig:
+        """The preprocessing a pipeline's settings define (its typeo ``base``).
+
+        Keys that name no preprocessing field are ignored; lengths and rates
+        are read as floats.
+
+        Args:
+            settings: setting name → value
+            source: where the settings came from, for error messages
+
+        Returns:
+            the config
+        """
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in settings.items() if k in names}
+        for name in _FLOAT_FIELDS:
+            if values.get(name) is not None:
+                values[name] = float(values[name])
+        return cls.from_dict(values, source)
 
     def save(self, path: str | Path) -> None:
         """Write the config as JSON, atomically.

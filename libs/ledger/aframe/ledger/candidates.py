@@ -6,12 +6,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from aframe.ledger.events import EventSet
+from aframe.ledger.events import Detections, EventSet
 from aframe.ledger.far import far, livetime, seconds_per
 from aframe.ledger.recordset import RecordSet
 
 
-class CandidateSet(RecordSet):
+class CandidateSet(Detections, RecordSet):
     """Events of a search (zero-lag) ranked against a timeslide background.
 
     Parameters: ``detection_statistic``, ``detection_time`` (GPS seconds on
@@ -106,11 +106,6 @@ class CandidateSet(RecordSet):
         )
 
     @property
-    def ifos(self) -> list[str]:
-        """Interferometer names, in the column order of ``ifo_time``."""
-        return list(self.attrs["ifos"])
-
-    @property
     def far(self) -> np.ndarray:
         """(N,) false-alarm rate of each candidate, per ``far_unit``."""
         return self.parameters["far"]
@@ -119,13 +114,3 @@ class CandidateSet(RecordSet):
     def ifar(self) -> np.ndarray:
         """(N,) inverse false-alarm rate, in ``far_unit``s."""
         return self.parameters["ifar"]
-
-    @property
-    def detection_statistic(self) -> np.ndarray:
-        """(N,) detection statistic of each candidate."""
-        return self.parameters["detection_statistic"]
-
-    @property
-    def detection_time(self) -> np.ndarray:
-        """(N,) GPS time of each candidate on the unshifted H1 axis."""
-        return self.parameters["detection_time"]

@@ -2,14 +2,40 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from aframe.ledger.recordset import RecordSet
 
 
-class EventSet(RecordSet):
+class Detections:
+    """The columns events and the candidates made of them share.
+
+    A mixin of ``RecordSet`` subclasses with the parameters
+    ``detection_statistic`` and ``detection_time`` and the attr ``ifos``.
+    """
+
+    parameters: dict[str, np.ndarray]
+    attrs: dict[str, Any]
+
+    @property
+    def ifos(self) -> list[str]:
+        """Interferometer names, in the column order of ``shift`` (``ifo_time``)."""
+        return list(self.attrs["ifos"])
+
+    @property
+    def detection_statistic(self) -> np.ndarray:
+        """(N,) network output statistic of each record."""
+        return self.parameters["detection_statistic"]
+
+    @property
+    def detection_time(self) -> np.ndarray:
+        """(N,) GPS time of each record on the unshifted H1 axis."""
+        return self.parameters["detection_time"]
+
+
+class EventSet(Detections, RecordSet):
     """Detection candidates from (time-shifted) background or zero-lag data.
 
     Parameters: ``detection_statistic``, ``detection_time`` (GPS seconds on
@@ -38,18 +64,3 @@ class EventSet(RecordSet):
     def num_events(self) -> int:
         """Number of events."""
         return len(self)
-
-    @property
-    def ifos(self) -> list[str]:
-        """Interferometer names, in the column order of ``shift``."""
-        return list(self.attrs["ifos"])
-
-    @property
-    def detection_statistic(self) -> np.ndarray:
-        """(N,) network output statistic of each event."""
-        return self.parameters["detection_statistic"]
-
-    @property
-    def detection_time(self) -> np.ndarray:
-        """(N,) GPS time of each event on the unshifted H1 axis."""
-        return self.parameters["detection_time"]

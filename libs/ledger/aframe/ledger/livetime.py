@@ -47,7 +47,7 @@ def analysed_span(
     """The span of the H1 axis a job over one segment and one shift covers.
 
     Every detector must have data: ``[t0 - min(min(s), 0), t0 + duration -
-    max(max(s), 0))`` (the rule of ``aframe.search.jobs.Job``).
+    max(max(s), 0))`` (what each ``aframe.search.jobs.Job`` analyses).
 
     Args:
         t0: GPS start of the segment, s

@@ -10,6 +10,7 @@ beside its plot (``legend_beside``), never over the data.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from bokeh.models import (
@@ -38,6 +39,39 @@ DAY = seconds_per("day")
 YEAR = seconds_per("year")
 #: days in the (Julian) year the FARs are quoted per
 DAYS_PER_YEAR = YEAR / DAY
+
+#: the tools of every figure (``survival_figure`` adds box select, the
+#: found-missed figure tap)
+TOOLS = "pan,box_zoom,wheel_zoom,reset,save"
+#: the figures' size unless told otherwise
+SIZE = {"width": 700, "height": 420}
+
+
+def _figure(
+    kwargs: Mapping[str, Any],
+    tools: str = TOOLS,
+    size: Mapping[str, Any] = SIZE,
+    **options: Any,
+) -> figure:
+    """A figure with the shared tools and size.
+
+    Args:
+        kwargs: the caller's arguments for ``bokeh.plotting.figure``; they
+            override ``size``
+        tools: the toolbar
+        size: ``width``, ``height`` (and a range) unless ``kwargs`` say otherwise
+        **options: the figure's own arguments (title, axes)
+
+    Returns:
+        the figure
+    """
+    return figure(tools=tools, **options, **{**size, **kwargs})
+
+
+def _hover(p: figure, renderers: list, tooltips: list[tuple[str, str]]) -> None:
+    """Show ``tooltips`` on hovering over ``renderers`` of ``p``."""
+    p.add_tools(HoverTool(renderers=renderers, tooltips=tooltips))
+
 
 #: where a legend goes: beside the plot, never over the data
 LEGEND_SIDE = "right"
@@ -191,13 +225,12 @@ def sensitive_volume_figure(results: AnalysisResults, **kwargs) -> figure:
     Returns:
         the figure
     """
-    p = figure(
+    p = _figure(
+        kwargs,
         title="Sensitive volume vs false-alarm rate",
         x_axis_type="log",
         x_axis_label="False-alarm rate (per year)",
         y_axis_label="Sensitive volume (Gpc³)",
-        tools="pan,box_zoom,wheel_zoom,reset,save",
-        **{"width": 700, "height": 420, **kwargs},
     )
     for i, (name, pop) in enumerate(results.populations.items()):
         color = Category10_10[i % 10]
@@ -217,17 +250,16 @@ def sensitive_volume_figure(results: AnalysisResults, **kwargs) -> figure:
             "far", "sv", source=source, color=color, line_width=2, legend_label=name
         )
         plain_log_axis(p.xaxis[0], results.fars)
-        p.add_tools(
-            HoverTool(
-                renderers=[r],
-                tooltips=[
-                    ("population", name),
-                    ("FAR (per year)", "@far{0,0.00}"),
-                    ("V (Gpc³)", "@sv{0.0000} ± @err{0.0000}"),
-                    ("distance (Mpc)", "@distance{0}"),
-                    ("threshold", "@threshold{0.000}"),
-                ],
-            )
+        _hover(
+            p,
+            [r],
+            [
+                ("population", name),
+                ("FAR (per year)", "@far{0,0.00}"),
+                ("V (Gpc³)", "@sv{0.0000} ± @err{0.0000}"),
+                ("distance (Mpc)", "@distance{0}"),
+                ("threshold", "@threshold{0.000}"),
+            ],
         )
     legend_beside(p)
     return p
@@ -255,14 +287,14 @@ def efficiency_figure(results: AnalysisResults, **kwargs) -> figure:
     if results.efficiencies:
         edges = results.efficiencies[0].curve.snr_edges
         size["x_range"] = (float(edges[0]), float(edges[-1]))
-    p = figure(
+    p = _figure(
+        kwargs,
         title="Detection efficiency vs network SNR",
         x_axis_type="log",
         x_axis_label="Injected network SNR",
         y_axis_label="Fraction found",
         y_range=(-0.05, 1.05),
-        tools="pan,box_zoom,wheel_zoom,reset,save",
-        **{**size, **kwargs},
+        size=size,
     )
     if results.efficiencies:
         _snr_axis(p, *size["x_range"])
@@ -288,19 +320,18 @@ def efficiency_figure(results: AnalysisResults, **kwargs) -> figure:
             "snr", "eff", source=source, color=color, line_width=2, legend_label=label
         )
         p.scatter("snr", "eff", source=source, color=color, size=5, legend_label=label)
-        p.add_tools(
-            HoverTool(
-                renderers=[r],
-                tooltips=[
-                    ("FAR (per year)", far_of_label(item.far_per_day)),
-                    ("SNR", "@snr{0.0}"),
-                    ("found", "@k of @n"),
-                    (
-                        f"{100 * c.level:.0f}% interval",
-                        "@lo{0.000} – @hi{0.000}",
-                    ),
-                ],
-            )
+        _hover(
+            p,
+            [r],
+            [
+                ("FAR (per year)", far_of_label(item.far_per_day)),
+                ("SNR", "@snr{0.0}"),
+                ("found", "@k of @n"),
+                (
+                    f"{100 * c.level:.0f}% interval",
+                    "@lo{0.000} – @hi{0.000}",
+                ),
+            ],
         )
     legend_beside(p)
     return p
@@ -323,14 +354,14 @@ def statistic_figure(statistic: StatisticVsSnr, **kwargs) -> figure:
     edges = statistic.snr_edges
     low, high = float(edges[0]), float(edges[-1])
     floor = statistic_floor(statistic)
-    p = figure(
+    p = _figure(
+        kwargs,
         title="Detection statistic vs network SNR",
         x_axis_type="log",
         x_axis_label="Injected network SNR",
         y_axis_label="Detection statistic",
         x_range=(low, high),
-        tools="pan,box_zoom,wheel_zoom,reset,save",
-        **{"width": 860, "height": 420, **kwargs},
+        size={"width": 860, "height": 420},
     )
     _snr_axis(p, low, high)
     p.y_range.start = floor
@@ -367,16 +398,15 @@ def statistic_figure(statistic: StatisticVsSnr, **kwargs) -> figure:
         legend_label="median",
     )
     p.scatter("snr", "median", source=source, color=Category10_10[0], size=5)
-    p.add_tools(
-        HoverTool(
-            renderers=[r],
-            tooltips=[
-                ("SNR", "@snr{0.0}"),
-                ("injections", "@n"),
-                ("median", "@median{0.000}"),
-                (band, "@lo{0.000} – @hi{0.000}"),
-            ],
-        )
+    _hover(
+        p,
+        [r],
+        [
+            ("SNR", "@snr{0.0}"),
+            ("injections", "@n"),
+            ("median", "@median{0.000}"),
+            (band, "@lo{0.000} – @hi{0.000}"),
+        ],
     )
     styles = ("solid", "dashed", "dotted")
     for i, (label, value) in enumerate(statistic_marks(statistic).items()):
@@ -413,13 +443,13 @@ def survival_figure(
         the figure
     """
     x, y = survival_curve(statistic, tb)
-    p = figure(
+    p = _figure(
+        kwargs,
         title="Background: false-alarm rate vs detection statistic",
         y_axis_type="log",
         x_axis_label="Detection statistic",
         y_axis_label="False-alarm rate (per year)",
         tools="pan,box_zoom,box_select,wheel_zoom,reset,save",
-        **{"width": 700, "height": 420, **kwargs},
     )
     source = ColumnDataSource({"stat": x, "far": y, "ifar": 1 / y})
     r = p.step(
@@ -435,7 +465,7 @@ def survival_figure(
         ("FAR (per year)", "@far{0,0.00}"),
         ("IFAR (years)", "@ifar{0.0000}"),
     ]
-    p.add_tools(HoverTool(renderers=[r], tooltips=tooltips))
+    _hover(p, [r], tooltips)
     if zero_lag is not None and len(zero_lag):
         stats = np.sort(np.asarray(zero_lag, dtype=np.float64))[::-1]
         nb = len(statistic) - np.searchsorted(np.sort(statistic), stats, side="left")
@@ -450,7 +480,7 @@ def survival_figure(
             marker="diamond",
             legend_label="zero-lag events",
         )
-        p.add_tools(HoverTool(renderers=[r], tooltips=tooltips))
+        _hover(p, [r], tooltips)
     plain_log_axis(p.yaxis[0], y)
     low, high = (float(y.min()), float(y.max())) if len(y) else (1.0, 10.0)
     for i, (label, threshold) in enumerate((marks or {}).items()):
@@ -479,14 +509,13 @@ def cumulative_ifar_figure(data: CumulativeIfar, **kwargs) -> figure:
         the figure (log-log)
     """
     floor = 0.5  # counts below one sit at the bottom of the log axis
-    p = figure(
+    p = _figure(
+        kwargs,
         title="Cumulative number of zero-lag events above an IFAR",
         x_axis_type="log",
         y_axis_type="log",
         x_axis_label="Inverse false-alarm rate (years)",
         y_axis_label="Number of zero-lag events with larger IFAR",
-        tools="pan,box_zoom,wheel_zoom,reset,save",
-        **{"width": 700, "height": 420, **kwargs},
     )
     for sigma, alpha in ((2, 0.15), (1, 0.3)):
         lo, hi = data.bands[sigma]
@@ -533,15 +562,14 @@ def cumulative_ifar_figure(data: CumulativeIfar, **kwargs) -> figure:
             color="firebrick",
             legend_label="IFAR ≥ Tb (a lower limit)",
         )
-    p.add_tools(
-        HoverTool(
-            renderers=[r],
-            tooltips=[
-                ("IFAR (years)", "@ifar{0.00000} @limit"),
-                ("events with larger IFAR", "@count{0}"),
-                ("statistic", "@stat{0.000}"),
-            ],
-        )
+    _hover(
+        p,
+        [r],
+        [
+            ("IFAR (years)", "@ifar{0.00000} @limit"),
+            ("events with larger IFAR", "@count{0}"),
+            ("statistic", "@stat{0.000}"),
+        ],
     )
     p.y_range.start = floor
     p.add_layout(
@@ -581,13 +609,13 @@ def found_missed_figure(
         "snr": "Injected network SNR",
     }
     found = np.asarray(found, dtype=bool)
-    p = figure(
+    p = _figure(
+        kwargs,
         title=f"Injections found and missed at FAR {far_text(far_per_year)}",
         y_axis_type="log",
         x_axis_label=labels.get(x, x),
         y_axis_label=labels.get(y, y),
         tools="pan,box_zoom,wheel_zoom,reset,tap,save",
-        **{"width": 700, "height": 420, **kwargs},
     )
     renderers = []
     for name, mask, style in (
@@ -600,18 +628,17 @@ def found_missed_figure(
                 x, y, source=source, legend_label=f"{name} ({mask.sum()})", **style
             )
         )
-    p.add_tools(
-        HoverTool(
-            renderers=renderers,
-            tooltips=[
-                ("injection", "@index"),
-                ("chirp mass (M☉)", "@chirp_mass{0.0}"),
-                ("distance (Mpc)", "@distance{0}"),
-                ("network SNR", "@snr{0.0}"),
-                ("statistic", "@stat{0.000}"),
-                ("FAR (per year)", "@far{0,0.00}"),
-            ],
-        )
+    _hover(
+        p,
+        renderers,
+        [
+            ("injection", "@index"),
+            ("chirp mass (M☉)", "@chirp_mass{0.0}"),
+            ("distance (Mpc)", "@distance{0}"),
+            ("network SNR", "@snr{0.0}"),
+            ("statistic", "@stat{0.000}"),
+            ("FAR (per year)", "@far{0,0.00}"),
+        ],
     )
     plain_log_axis(p.yaxis[0], columns[y], decades=6)
     legend_beside(p)
@@ -759,13 +786,12 @@ def binned_efficiency_figure(
         the figure
     """
     pairs = [(c.label, c.curve) if hasattr(c, "curve") else c for c in curves]
-    p = figure(
+    p = _figure(
+        kwargs,
         title="Fraction of injections found, by chirp mass",
         x_axis_label=parameter,
         y_axis_label="Fraction found (Wilson interval)",
         y_range=(-0.05, 1.05),
-        tools="pan,box_zoom,wheel_zoom,reset,save",
-        **{"width": 700, "height": 420, **kwargs},
     )
     renderers = []
     for i, (label, c) in enumerate(pairs):
@@ -798,16 +824,15 @@ def binned_efficiency_figure(
                 "x", "eff", source=source, color=color, size=7, legend_label=label
             )
         )
-        p.add_tools(
-            HoverTool(
-                renderers=renderers[-1:],
-                tooltips=[
-                    ("", label),
-                    ("bin", "@left{0.0} – @right{0.0}"),
-                    ("found", "@k of @n"),
-                    (f"{100 * c.level:.0f}% Wilson", "@lo{0.000} – @hi{0.000}"),
-                ],
-            )
+        _hover(
+            p,
+            renderers[-1:],
+            [
+                ("", label),
+                ("bin", "@left{0.0} – @right{0.0}"),
+                ("found", "@k of @n"),
+                (f"{100 * c.level:.0f}% Wilson", "@lo{0.000} – @hi{0.000}"),
+            ],
         )
     legend_beside(p)
     return p

@@ -30,6 +30,7 @@ from aframe.search.postprocess import (
     integrate,
     kernel_windows,
     peak_centre,
+    window_lengths,
     window_samples,
 )
 
@@ -41,5 +42,6 @@ __all__ = [
     "integrate",
     "kernel_windows",
     "peak_centre",
+    "window_lengths",
     "window_samples",
 ]

@@ -33,13 +33,14 @@ import numpy as np
 import torch
 
 from aframe.architectures import PreprocessingConfig, Preprocessor
-from aframe.ledger import EventSet, InjectionSet
+from aframe.ledger import EventSet, InjectionSet, LedgerError
+from aframe.ledger.livetime import analysed_span
 from aframe.search.backends import make_backend
 from aframe.search.postprocess import find_events, find_window_events, kernel_windows
-from aframe.search.repository import read_exported_model
+from aframe.search.repository import ExportedModel, read_exported_model
 from aframe.search.stream import StreamGeometry, run_streams, run_windows
 from aframe.utils.background import BackgroundError, BackgroundFile
-from aframe.utils.io import atomic_dir, atomic_path, ensure_writable_dir
+from aframe.utils.io import ArtifactError, atomic_dir, atomic_path, ensure_writable_dir
 from aframe.utils.timeslides import shift_livetime
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,14 @@ SUMMARY_FILE = "summary.json"
 BACKGROUND_FILE = "background.hdf5"
 FOREGROUND_FILE = "foreground.hdf5"
 ZERO_LAG_FILE = "zero-lag.hdf5"
+INPUT_ERRORS: tuple[type[Exception], ...] = (
+    ArtifactError,
+    ValueError,
+    LedgerError,
+    ConnectionError,
+)
+"""what bad inputs to a search raise (a missing or damaged artifact, a bad
+value or ledger file, an unreachable server): one message, no traceback"""
 
 
 @dataclass(frozen=True)
@@ -80,12 +89,12 @@ class Job:
     @property
     def start(self) -> float:
         """GPS start of the analysed span on the H1 axis."""
-        return self.t0 - min(min(self.shift), 0.0)
+        return analysed_span(self.t0, self.duration, self.shift)[0]
 
     @property
     def stop(self) -> float:
         """GPS end (exclusive) of the analysed span on the H1 axis."""
-        return self.t0 + self.duration - max(max(self.shift), 0.0)
+        return analysed_span(self.t0, self.duration, self.shift)[1]
 
     def arguments(self) -> dict[str, Any]:
         """The job's own arguments of ``run_job`` (``key``, ``path``, ``t0``,
@@ -236,6 +245,88 @@ def prepare_jobs_dir(tmp_dir: Path, signature: dict[str, Any]) -> Path:
     with atomic_path(stamp) as path:
         path.write_text(json.dumps(signature, indent=2, sort_keys=True) + "\n")
     return jobs_dir
+
+
+def search_attrs(
+    model: ExportedModel,
+    inference_sampling_rate: float,
+    integration_length: float,
+    cluster_window_length: float,
+    time_offset: float,
+    time_calibration: str,
+) -> dict[str, Any]:
+    """The search settings every event file of a run records (``event_attrs``).
+
+    Args:
+        model: the exported model
+        inference_sampling_rate: kernels per second, Hz
+        integration_length: boxcar length, seconds
+        cluster_window_length: clustering window, seconds
+        time_offset: calibrated delay of the peak centre after the merger, s
+        time_calibration: how ``time_offset`` was found
+
+    Returns:
+        the attrs, JSON-ready
+    """
+    return {
+        "model": model.key,
+        "inference_sampling_rate": inference_sampling_rate,
+        "integration_length": integration_length,
+        "cluster_window_length": cluster_window_length,
+        "time_offset": time_offset,
+        "time_calibration": time_calibration,
+    }
+
+
+def job_kwargs(
+    jobs: Sequence[Job],
+    jobs_dir: str | Path,
+    model: ExportedModel,
+    event_attrs: dict[str, Any],
+    waveforms: str | None = None,
+    backend: str = "local",
+    server_url: str = "127.0.0.1:8001",
+    server_model_name: str | None = None,
+    intra_op_threads: int = 1,
+    **options: Any,
+) -> list[dict[str, Any]]:
+    """The keyword arguments of ``run_job`` for each job, JSON- and Ray-ready.
+
+    Args:
+        jobs: the jobs
+        jobs_dir: where their results go
+        model: the exported model they run
+        event_attrs: the run's ``search_attrs``; the search settings come
+            from them
+        waveforms: the injection file (None: no foreground)
+        backend: ``local`` or ``triton``
+        server_url: gRPC ``host:port`` for ``triton``
+        server_model_name: the model's name on the server (default its name)
+        intra_op_threads: threads for onnxruntime and torch within a job
+        **options: more arguments of ``run_job`` (``match_window``,
+            ``foreground``)
+
+    Returns:
+        one dict per job, in the jobs' order
+    """
+    common = {
+        "jobs_dir": str(jobs_dir),
+        "repository": str(model.repository),
+        "model_name": model.name,
+        "server_model_name": server_model_name or model.name,
+        "model_version": model.version,
+        "inference_sampling_rate": event_attrs["inference_sampling_rate"],
+        "integration_length": event_attrs["integration_length"],
+        "cluster_window_length": event_attrs["cluster_window_length"],
+        "time_offset": event_attrs["time_offset"],
+        "waveforms": waveforms,
+        **options,
+        "backend": backend,
+        "server_url": server_url,
+        "intra_op_threads": intra_op_threads,
+        "event_attrs": event_attrs,
+    }
+    return [{**job.arguments(), **common} for job in jobs]
 
 
 def _event_set(

@@ -26,7 +26,7 @@ import torch
 
 from aframe.architectures import Preprocessor
 from aframe.search.backends import Backend
-from aframe.search.postprocess import cluster, integrate, peak_centre, window_samples
+from aframe.search.postprocess import cluster, integrate, peak_centre, window_lengths
 from aframe.search.snapshotter import Snapshotter
 from aframe.search.stream import StreamGeometry
 
@@ -143,10 +143,7 @@ class OnlineEvents:
         isr = inference_sampling_rate
         self.t_first = float(t_first)
         self.isr = isr
-        self.n = window_samples(integration_length, isr, "integration_length")
-        self.h = window_samples(
-            cluster_window_length / 2, isr, "cluster_window_length/2"
-        )
+        self.n, self.h = window_lengths(integration_length, cluster_window_length, isr)
         self.num_outputs = 0
         self._y = np.zeros(0, dtype=np.float64)  # outputs kept, from _base on
         self._base = 0  # stream index of _y[0]

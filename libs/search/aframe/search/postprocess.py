@@ -54,6 +54,30 @@ def window_samples(length: float, rate: float, name: str) -> int:
     return int(round(n))
 
 
+def window_lengths(
+    integration_length: float,
+    cluster_window_length: float,
+    inference_sampling_rate: float,
+) -> tuple[int, int]:
+    """The boxcar and the cluster half-window, in outputs.
+
+    Args:
+        integration_length: boxcar length, seconds
+        cluster_window_length: clustering window, seconds
+        inference_sampling_rate: outputs per second, Hz
+
+    Returns:
+        ``(n, h)``: outputs per boxcar and per half clustering window
+
+    Raises:
+        PostprocessError: unless both are whole, positive numbers of outputs
+    """
+    isr = inference_sampling_rate
+    n = window_samples(integration_length, isr, "integration_length")
+    h = window_samples(cluster_window_length / 2, isr, "cluster_window_length/2")
+    return n, h
+
+
 def integrate(y: np.ndarray, n: int) -> np.ndarray:
     """Causal boxcar mean of ``y`` over ``n`` outputs, complete windows only.
 
@@ -162,8 +186,7 @@ def find_events(
         ``1/isr`` per complete integration window)
     """
     isr = inference_sampling_rate
-    n = window_samples(integration_length, isr, "integration_length")
-    h = window_samples(cluster_window_length / 2, isr, "cluster_window_length/2")
+    n, h = window_lengths(integration_length, cluster_window_length, isr)
     z = integrate(y, n)
     idx = cluster(z, h)
     centres = np.array([peak_centre(z, i, h) for i in idx], dtype=np.float64)
@@ -203,8 +226,7 @@ def kernel_windows(
         sorted, disjoint kernel index ranges ``(j0, j1)``
     """
     isr = inference_sampling_rate
-    n = window_samples(integration_length, isr, "integration_length")
-    h = window_samples(cluster_window_length / 2, isr, "cluster_window_length/2")
+    n, h = window_lengths(integration_length, cluster_window_length, isr)
     # peak-centre time τ sits at integrated index (τ - t_first)·isr - (n - 1)
     c_lo = np.floor((np.asarray(t_lo) - t_first) * isr - (n - 1)).astype(np.int64)
     c_hi = np.ceil((np.asarray(t_hi) - t_first) * isr - (n - 1)).astype(np.int64)
@@ -250,8 +272,7 @@ def find_window_events(
         detection statistics and uncalibrated peak times, as ``find_events``
     """
     isr = inference_sampling_rate
-    n = window_samples(integration_length, isr, "integration_length")
-    h = window_samples(cluster_window_length / 2, isr, "cluster_window_length/2")
+    n, h = window_lengths(integration_length, cluster_window_length, isr)
     stats, times = [], []
     for (j0, j1), y in zip(windows, outputs):
         z = integrate(y, n)

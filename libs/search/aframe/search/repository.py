@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -288,3 +289,36 @@ def read_exported_model(
         metadata=metadata,
         report=_read_json(vdir / REPORT_FILE),
     )
+
+
+def read_model_for_ifos(
+    repository: str | Path,
+    ifos: Sequence[str],
+    name: str = MODEL_NAME,
+    version: int | None = None,
+    error: type[Exception] = ValueError,
+) -> tuple[ExportedModel, PreprocessingConfig]:
+    """An exported version and its preprocessing, checked against the ifos given.
+
+    Args:
+        repository: the repository's root (``BASE_DIR/model_repo``)
+        ifos: the detectors asked for, in channel order
+        name: the model's name in the repository
+        version: version to use (default: the latest complete one)
+        error: the exception raised when the ifos are not the model's
+
+    Returns:
+        ``(model, its preprocessing)``
+
+    Raises:
+        RepositoryError: as ``read_exported_model``
+        error: the model was trained on other ifos, or in another order
+    """
+    model = read_exported_model(repository, name, version)
+    config = PreprocessingConfig.load(model.preprocessing_path)
+    if list(ifos) != list(config.ifos):
+        raise error(
+            f"ifos {list(ifos)} given, but the model in {repository} was trained "
+            f"on {list(config.ifos)} ({model.preprocessing_path})"
+        )
+    return model, config

@@ -48,7 +48,7 @@ from aframe.search.postprocess import (
     fallback_time_offset,
     integrate,
     peak_centre,
-    window_samples,
+    window_lengths,
 )
 from aframe.search.repository import ExportedModel
 from aframe.search.stream import StreamGeometry, run_streams
@@ -191,8 +191,7 @@ def calibrate_time_offset(
     preprocessor = Preprocessor(config)
     geometry = StreamGeometry.of(preprocessor, inference_sampling_rate)
     isr = inference_sampling_rate
-    n_int = window_samples(integration_length, isr, "integration_length")
-    h = window_samples(cluster_window_length / 2, isr, "cluster_window_length/2")
+    n_int, h = window_lengths(integration_length, cluster_window_length, isr)
     reach = config.kernel_length + integration_length + 1 / isr
 
     injections = _select(waveforms, num_injections, seed)

@@ -21,14 +21,22 @@ import numpy as np
 
 from aframe.architectures import PreprocessingConfig
 from aframe.deploy import JobError, map_jobs, shutdown_ray
-from aframe.ledger import InjectionSet, LedgerError
+from aframe.ledger import InjectionSet
 from aframe.search.backends import make_backend
-from aframe.search.jobs import file_stamp, plan_jobs, prepare_jobs_dir, run_job
-from aframe.search.postprocess import window_samples
-from aframe.search.repository import MODEL_NAME, ExportedModel, read_exported_model
+from aframe.search.jobs import (
+    INPUT_ERRORS,
+    file_stamp,
+    job_kwargs,
+    plan_jobs,
+    prepare_jobs_dir,
+    run_job,
+    search_attrs,
+)
+from aframe.search.postprocess import window_lengths
+from aframe.search.repository import MODEL_NAME, ExportedModel, read_model_for_ifos
 from aframe.utils.background import list_background
 from aframe.utils.cli import cli
-from aframe.utils.io import ArtifactError, ensure_writable_dir
+from aframe.utils.io import ensure_writable_dir
 from aframe.utils.timeslides import burn_in as search_burn_in
 from aframe.utils.timeslides import num_shifts_for_livetime, shift_vectors
 from infer.aggregate import aggregate
@@ -187,18 +195,13 @@ def infer(
     if not shift_step > 0:
         raise InferError(f"shift_step must be positive, got {shift_step} s")
     isr = inference_sampling_rate
-    window_samples(integration_length, isr, "integration_length")
-    window_samples(cluster_window_length / 2, isr, "cluster_window_length/2")
+    window_lengths(integration_length, cluster_window_length, isr)
     if not match_window > 0:
         raise InferError(f"match_window must be positive, got {match_window}")
 
-    model = read_exported_model(repository_dir, model_name, model_version)
-    config = PreprocessingConfig.load(model.preprocessing_path)
-    if list(ifos) != list(config.ifos):
-        raise InferError(
-            f"ifos {list(ifos)} given, but the model in {repository_dir} was trained "
-            f"on {list(config.ifos)} ({model.preprocessing_path})"
-        )
+    model, config = read_model_for_ifos(
+        repository_dir, ifos, model_name, model_version, error=InferError
+    )
     files = list_background(background_dir, config.ifos, sample_rate=config.sample_rate)
     _check_injections(waveforms, model, config)
 
@@ -249,14 +252,14 @@ def infer(
         net.close()
     time_offset = float(calibration["offset"])
 
-    event_attrs = {
-        "model": model.key,
-        "inference_sampling_rate": isr,
-        "integration_length": integration_length,
-        "cluster_window_length": cluster_window_length,
-        "time_offset": time_offset,
-        "time_calibration": str(calibration["method"]),
-    }
+    event_attrs = search_attrs(
+        model,
+        isr,
+        integration_length,
+        cluster_window_length,
+        time_offset,
+        str(calibration["method"]),
+    )
     # results made from other data or settings must not be reused
     signature = {
         **event_attrs,
@@ -266,28 +269,19 @@ def infer(
         "foreground": foreground,
     }
     jobs_dir = prepare_jobs_dir(output_dir / "tmp", signature)
-    kwargs = [
-        {
-            **job.arguments(),
-            "jobs_dir": str(jobs_dir),
-            "repository": str(repository_dir),
-            "model_name": model_name,
-            "server_model_name": served,
-            "model_version": model.version,
-            "inference_sampling_rate": isr,
-            "integration_length": integration_length,
-            "cluster_window_length": cluster_window_length,
-            "time_offset": time_offset,
-            "waveforms": str(waveforms),
-            "match_window": match_window,
-            "foreground": foreground,
-            "backend": backend,
-            "server_url": server_url,
-            "intra_op_threads": intra_op_threads,
-            "event_attrs": event_attrs,
-        }
-        for job in jobs
-    ]
+    kwargs = job_kwargs(
+        jobs,
+        jobs_dir,
+        model,
+        event_attrs,
+        waveforms=str(waveforms),
+        backend=backend,
+        server_url=server_url,
+        server_model_name=served,
+        intra_op_threads=intra_op_threads,
+        match_window=match_window,
+        foreground=foreground,
+    )
     todo = sum(not (jobs_dir / k["key"] / "summary.json").is_file() for k in kwargs)
     logger.info(
         "%d jobs (%d to run, %d already done) over %d segment(s), backend %s",
@@ -328,18 +322,7 @@ def infer(
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``infer``."""
     # expected bad input (or a job that met it): one message, no traceback
-    cli(
-        infer,
-        args=argv,
-        script="infer",
-        expected_errors=(
-            ArtifactError,
-            ValueError,
-            LedgerError,
-            ConnectionError,
-            JobError,
-        ),
-    )
+    cli(infer, args=argv, script="infer", expected_errors=(*INPUT_ERRORS, JobError))
 
 
 if __name__ == "__main__":

@@ -26,12 +26,13 @@ import torch
 
 from aframe.architectures import PreprocessingConfig
 from aframe.deploy import JobError
-from aframe.ledger import EventSet, LedgerError
+from aframe.ledger import EventSet
 from aframe.search.backends import make_backend
-from aframe.search.postprocess import fallback_time_offset, window_samples
-from aframe.search.repository import MODEL_NAME, ExportedModel, read_exported_model
+from aframe.search.jobs import INPUT_ERRORS
+from aframe.search.postprocess import fallback_time_offset, window_lengths
+from aframe.search.repository import MODEL_NAME, ExportedModel, read_model_for_ifos
 from aframe.utils.cli import cli
-from aframe.utils.io import ArtifactError, ensure_writable_dir
+from aframe.utils.io import ensure_writable_dir
 from search.data import describe, prepare_data
 from search.follow import Follower, FollowSettings, read_background
 from search.offline import SearchError, burn_in, run_offline
@@ -178,16 +179,11 @@ def search(
     """
     outdir = ensure_writable_dir(Path(outdir).expanduser())
     repository = Path(repository).expanduser()
-    model = read_exported_model(repository, model_name, model_version)
-    config = PreprocessingConfig.load(model.preprocessing_path)
-    if list(ifos) != list(config.ifos):
-        raise SearchError(
-            f"ifos {list(ifos)} given, but the model in {repository} was trained "
-            f"on {list(config.ifos)} ({model.preprocessing_path})"
-        )
+    model, config = read_model_for_ifos(
+        repository, ifos, model_name, model_version, error=SearchError
+    )
     isr = inference_sampling_rate
-    window_samples(integration_length, isr, "integration_length")
-    window_samples(cluster_window_length / 2, isr, "cluster_window_length/2")
+    window_lengths(integration_length, cluster_window_length, isr)
 
     if follow is not None:
         background_path = Path(background or outdir / "background.hdf5").expanduser()
@@ -277,18 +273,7 @@ def search(
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``search``."""
     # expected bad input: one message, no traceback
-    cli(
-        search,
-        args=argv,
-        script="search",
-        expected_errors=(
-            ArtifactError,
-            ValueError,
-            LedgerError,
-            ConnectionError,
-            JobError,
-        ),
-    )
+    cli(search, args=argv, script="search", expected_errors=(*INPUT_ERRORS, JobError))
 
 
 if __name__ == "__main__":

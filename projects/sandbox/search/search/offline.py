@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -30,9 +29,11 @@ from aframe.search.jobs import (
     BACKGROUND_FILE,
     ZERO_LAG_FILE,
     file_stamp,
+    job_kwargs,
     plan_jobs,
     prepare_jobs_dir,
     run_job,
+    search_attrs,
 )
 from aframe.search.repository import ExportedModel
 from aframe.utils.timeslides import burn_in as stream_burn_in
@@ -128,39 +129,29 @@ def run_offline(
         Tb,
         len(jobs),
     )
-    event_attrs: dict[str, Any] = {
-        "model": model.key,
-        "inference_sampling_rate": inference_sampling_rate,
-        "integration_length": integration_length,
-        "cluster_window_length": cluster_window_length,
-        "time_offset": time_offset,
-        "time_calibration": time_calibration,
-    }
+    event_attrs = search_attrs(
+        model,
+        inference_sampling_rate,
+        integration_length,
+        cluster_window_length,
+        time_offset,
+        time_calibration,
+    )
     signature = {
         **event_attrs,
         "data": {f.path.name: file_stamp(f.path) for f in data.files},
     }
     jobs_dir = prepare_jobs_dir(outdir / "tmp", signature)
-    kwargs = [
-        {
-            **job.arguments(),
-            "jobs_dir": str(jobs_dir),
-            "repository": str(model.repository),
-            "model_name": model.name,
-            "server_model_name": server_model_name or model.name,
-            "model_version": model.version,
-            "inference_sampling_rate": inference_sampling_rate,
-            "integration_length": integration_length,
-            "cluster_window_length": cluster_window_length,
-            "time_offset": time_offset,
-            "waveforms": None,
-            "backend": backend,
-            "server_url": server_url,
-            "intra_op_threads": intra_op_threads,
-            "event_attrs": event_attrs,
-        }
-        for job in jobs
-    ]
+    kwargs = job_kwargs(
+        jobs,
+        jobs_dir,
+        model,
+        event_attrs,
+        backend=backend,
+        server_url=server_url,
+        server_model_name=server_model_name,
+        intra_op_threads=intra_op_threads,
+    )
     try:
         map_jobs(
             run_job,

@@ -47,21 +47,16 @@ def test_bad_arguments(tmp_path, model, kit, capfd):
     path = kit.write_hdf5(
         tmp_path / f"X-S-{T0}-8.hdf5", kit.simulate(T0, 8), T0, "OPEN"
     )
-    message = run(
-        capfd,
-        [*base, *rate, *ifos, "--start", T0, "--stop", T0 + 4, "--Tb", 100,
-         "--integration_length", 0.5, "--cluster_window_length", 4.0,
-         "--data_files", f"[{path}]"],
-    )  # fmt: skip
+    offline = [
+        *base, *rate, *ifos, "--start", T0, "--Tb", 100,
+        "--integration_length", 0.5, "--cluster_window_length", 4.0,
+        "--data_files", f"[{path}]",
+    ]  # fmt: skip
+    message = run(capfd, [*offline, "--stop", T0 + 4])
     assert "no segment of [1260000000, 1260000004) is longer than the burn-in" in (
         message
     )
-    message = run(
-        capfd,
-        [*base, *rate, *ifos, "--start", T0, "--stop", T0 + 8, "--Tb", 100,
-         "--integration_length", 0.5, "--cluster_window_length", 4.0,
-         "--data_files", f"[{path}]"],
-    )  # fmt: skip
+    message = run(capfd, [*offline, "--stop", T0 + 8])
     assert "too little data for the background: Tb = 100.0 s cannot be" in message
 
 
