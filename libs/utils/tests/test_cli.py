@@ -1,3 +1,4 @@
+import errno
 import json
 import os
 from pathlib import Path
@@ -256,6 +257,31 @@ def test_expected_errors_end_with_one_message(capsys):
 def test_unexpected_errors_keep_their_traceback():
     with pytest.raises(FileNotFoundError):
         cli(_fails, args=["--path", "/nowhere/x.hdf5"], script="fails")
+
+
+def _fills_the_disk(path: Path, code: str = "ENOSPC") -> None:
+    """Write a file.
+
+    Args:
+        path: where
+        code: the errno the write fails with
+    """
+    raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)), str(path))
+
+
+@pytest.mark.parametrize("code", ["ENOSPC", "EDQUOT"])
+def test_a_full_disk_in_any_script_is_one_line(code, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli(_fills_the_disk, args=["--path", "/full/x.hdf5", "--code", code])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert "/full/x.hdf5" in err and "Traceback" not in err
+    assert len([line for line in err.splitlines() if line.strip()]) == 1
+
+
+def test_other_os_errors_keep_their_traceback():
+    with pytest.raises(OSError):
+        cli(_fills_the_disk, args=["--path", "/x", "--code", "EIO"])
 
 
 # ---------------------------------------------------------------- the runner's side

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextvars
 import difflib
+import errno
 import functools
 import importlib
 import importlib.metadata
@@ -60,6 +61,8 @@ from aframe.utils.offline import disable_network_features
 FORCE_VARIABLE = "AFRAME_FORCE"
 OUTPUTS_VARIABLE = "AFRAME_OUTPUTS_FILE"
 PROGRESS_VARIABLE = "AFRAME_PROGRESS"
+#: errors that say the disk (or the quota) is full: one line, no traceback
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 # ---------------------------------------------------------------- help text
@@ -612,15 +615,19 @@ def cli(
         for other in subcommands:
             kwargs.pop(other, None)
         kwargs[subcommand_dest or "subcommand"] = subcommands[name](**sub_kwargs)
-    if not expected_errors:
+    try:
         result = function(**kwargs)
-    else:
-        try:
-            result = function(**kwargs)
-        except expected_errors as err:
-            logging.getLogger(prog).error("%s", err)
-            raise SystemExit(1) from None
-    _write_outputs(result)
+        _write_outputs(result)
+    except expected_errors as err:
+        logging.getLogger(prog).error("%s", err)
+        raise SystemExit(1) from None
+    except OSError as err:
+        # a full disk or quota is the machine's state, not a bug: one line;
+        # every writer is atomic, so what the run leaves is the last good state
+        if err.errno not in DISK_FULL:
+            raise
+        logging.getLogger(prog).error("%s", err)
+        raise SystemExit(1) from None
     return result
 
 
