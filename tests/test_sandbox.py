@@ -4,8 +4,9 @@ The ``tiny`` profile runs every step of the pipeline (datagen, train, export,
 infer, analysis) in a few minutes on 2 CPU cores. These tests run it in
 temporary DATA_DIR/BASE_DIR folders and check every artifact, the final
 numbers' sanity, that a second run skips every step, and that a pipeline killed
-with SIGKILL inside datagen, training and inference finishes, when run again,
-with the same final artifacts as an uninterrupted run.
+with SIGKILL inside datagen, training and inference, or whose results disk
+fills during training, finishes, when run again, with the same final artifacts
+as an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+import torch
 
 from aframe.ledger import EventSet, RecoveredInjectionSet
 from aframe.utils.config import read_typeo
@@ -48,10 +50,10 @@ RUN_TIMEOUT = 900
 pytestmark = pytest.mark.slow
 
 
-def sandbox_env(root: Path) -> dict[str, str]:
+def sandbox_env(root: Path, data: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        DATA_DIR=str(root / "data"),
+        DATA_DIR=str(data or root / "data"),
         BASE_DIR=str(root / "results"),
         AFRAME_PROFILE="tiny",
         RAY_USAGE_STATS_ENABLED="0",
@@ -66,12 +68,13 @@ def stamp_of(root: Path, step: str) -> Path:
 
 
 def run_pinto(
-    root: Path, *args: str, pipeline: Path = SANDBOX
+    root: Path, *args: str, pipeline: Path = SANDBOX, data: Path | None = None
 ) -> subprocess.CompletedProcess:
+    """``pinto run`` on ``root``'s folders (or on the data folder ``data``)."""
     return subprocess.run(
         [str(PINTO), "run", *args],
         cwd=pipeline,
-        env=sandbox_env(root),
+        env=sandbox_env(root, data),
         capture_output=True,
         text=True,
         timeout=RUN_TIMEOUT,
@@ -215,24 +218,93 @@ def test_killed_pipeline_resumes_to_the_same_results(uninterrupted, tmp_path):
     kill_during(tmp_path, "infer", "results/tiny/infer/tmp/jobs/*/*")
     result = run_pinto(tmp_path)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    assert_same_results(reference, tmp_path)
+
+
+def assert_same_results(reference: Path, root: Path) -> None:
+    """Infer's events and the analysis summary of ``root`` equal the reference's."""
 
     def load(root: Path, name: str) -> dict[str, np.ndarray]:
         with h5py.File(root / "results" / "tiny" / "infer" / name) as f:
             return {k: f["parameters"][k][:] for k in f["parameters"]}
 
     for name in ("background.hdf5", "foreground.hdf5", "zero-lag.hdf5"):
-        expected, resumed = load(reference, name), load(tmp_path, name)
+        expected, resumed = load(reference, name), load(root, name)
         assert expected.keys() == resumed.keys()
         for key in expected:
             np.testing.assert_array_equal(resumed[key], expected[key], err_msg=key)
 
-    expected = json.loads(
-        (reference / "results" / "tiny" / "analysis" / "summary.json").read_text()
+    def summary(root: Path) -> dict:
+        path = root / "results" / "tiny" / "analysis" / "summary.json"
+        return json.loads(path.read_text())
+
+    assert summary(root) == summary(reference)
+
+
+@pytest.fixture
+def small_results(uninterrupted, tmp_path):
+    """``tmp_path/results`` on a real tmpfs that fills in training's 2nd epoch.
+
+    Sized from the reference's checkpoint: room for the logs, config.yaml,
+    best.ckpt and last.ckpt of the first epoch, not for the second epoch's
+    checkpoint beside them (each is written whole to a temporary file, then
+    renamed). The datagen steps write to DATA_DIR, not here; export and infer
+    come after.
+    """
+    reference, _ = uninterrupted
+    checkpoint = reference / "results" / "tiny" / "training" / "checkpoints"
+    size = (checkpoint / "best.ckpt").stat().st_size
+    mount = tmp_path / "results"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    kib = (size * 2 + 320 * 1024) // 1024
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={kib}k", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
     )
-    resumed = json.loads(
-        (tmp_path / "results" / "tiny" / "analysis" / "summary.json").read_text()
-    )
-    assert resumed == expected
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_disk_that_fills_during_training_resumes_to_the_same_results(
+    uninterrupted, small_results, tmp_path
+):
+    reference, _ = uninterrupted
+    # [tool.pinto] asks 1 GiB free before a run starts; this disk has < 1 MiB.
+    # The reference's datagen (same DATA_DIR, same arguments) is reused.
+    pipeline = pipeline_copy(tmp_path)
+    edit(pipeline, "[tool.pinto]\n", "[tool.pinto]\nmin_free_gib = 0\n")
+    data = reference / "data"
+
+    result = run_pinto(tmp_path, pipeline=pipeline, data=data)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-5000:]
+    assert "Traceback" not in output, output[-5000:]
+    full = [line for line in output.splitlines() if "No space left on device" in line]
+    assert full, output[-5000:]
+    assert "step train:train:resnet failed" in result.stdout, output[-5000:]
+    for step in DATA_STEPS:
+        assert f"{step}: skipped (done)" in result.stdout, step
+    assert not stamp_of(tmp_path, "train").exists()
+    assert not stamp_of(tmp_path, "export-model").exists()
+    # the last good state is kept: the first epoch's whole checkpoint
+    last = tmp_path / "results" / "tiny" / "training" / "checkpoints" / "last.ckpt"
+    assert torch.load(last, map_location="cpu", weights_only=False)["epoch"] == 0
+
+    # free space: the same disk, grown
+    subprocess.run(["mount", "-o", "remount,size=64m", str(small_results)], check=True)
+    result = run_pinto(tmp_path, pipeline=pipeline, data=data)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    assert stamp_of(tmp_path, "train").exists()
+    log = tmp_path / "results" / "tiny" / "logs" / "train.log"
+    assert "resum" in log.read_text().lower(), log.read_text()[-3000:]
+    assert_same_results(reference, tmp_path)
 
 
 def test_unwritable_base_dir_is_a_clear_error(tmp_path):

@@ -67,7 +67,9 @@ def _umask() -> int:
 
 def _raise_write_error(path: Path, err: OSError) -> None:
     if err.errno == errno.ENOSPC:
-        raise ArtifactError(f"{path}: disk full while writing") from err
+        raise ArtifactError(
+            f"{path}: disk full while writing ({err.strerror})"
+        ) from err
     if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         raise ArtifactError(f"{path}: not writable ({err.strerror})") from err
     raise ArtifactError(f"{path}: write failed ({err})") from err

@@ -30,6 +30,7 @@ from aframe.utils.io import ArtifactError, ensure_writable_dir
 from train.architectures import COMMANDS, Architecture
 from train.augment import Augmentor
 from train.callbacks import MetricsTable, TimeBudget
+from train.checkpointing import AtomicCheckpointIO, last_checkpoint
 from train.curriculum import SnrSchedule
 from train.data import DetectorData
 from train.injection import SignalInjector
@@ -454,7 +455,6 @@ def build_trainer(
         monitor=monitor,
         mode="max",
         save_top_k=1,
-        save_last=True,
         enable_version_counter=False,
     )
     table = MetricsTable(outdir / METRICS_FILE)
@@ -464,7 +464,7 @@ def build_trainer(
         callbacks.append(
             EarlyStopping(monitor=monitor, mode="max", patience=early_stop)
         )
-    callbacks.append(checkpoints)
+    callbacks += [checkpoints, last_checkpoint(outdir / CHECKPOINT_DIR)]
     trainer = Trainer(
         accelerator="gpu" if use_gpu else "cpu",
         devices=devices,
@@ -472,6 +472,7 @@ def build_trainer(
         precision="16-mixed" if use_gpu else "32-true",
         max_epochs=max_epochs,
         callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()],
         logger=CSVLogger(outdir, name=LOG_DIR),
         default_root_dir=outdir,
         enable_progress_bar=progress_bar,
